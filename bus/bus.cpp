@@ -1,0 +1,144 @@
+#include "bus/bus.h"
+
+#include <algorithm>
+#include <cstring>
+
+namespace popek::bus {
+
+namespace {
+constexpr uint32_t kLegacyHoleStart = 0xA0000;
+constexpr uint32_t kLegacyHoleEnd = 0xC0000;
+constexpr uint32_t kLowBiosMax = 128 * 1024;
+
+// Unassigned ports float high on an ISA bus.
+class Unassigned final : public Device {
+ public:
+  explicit Unassigned(Bus& bus) : bus_(bus) {}
+  const char* name() const override { return "unassigned"; }
+  void reset() override {}
+  uint32_t io_read(uint16_t port, unsigned size) override {
+    char key[32];
+    snprintf(key, sizeof key, "ioport-r-%04x", port);
+    bus_.log().once(key, "I/O read of unassigned port 0x%04x (size %u): returning all ones", port,
+                    size);
+    return size == 4 ? 0xFFFFFFFFu : (1u << (size * 8)) - 1;
+  }
+  void io_write(uint16_t port, unsigned size, uint32_t value) override {
+    char key[32];
+    snprintf(key, sizeof key, "ioport-w-%04x", port);
+    bus_.log().once(key, "I/O write of 0x%x to unassigned port 0x%04x (size %u): ignored", value,
+                    port, size);
+  }
+
+ private:
+  Bus& bus_;
+};
+}  // namespace
+
+Bus::Bus(uint64_t ram_size) : ram_(ram_size, 0), io_map_(65536, nullptr) {
+  unassigned_ = std::make_unique<Unassigned>(*this);
+  std::fill(io_map_.begin(), io_map_.end(), unassigned_.get());
+}
+
+Bus::~Bus() = default;
+
+void Bus::map_bios(std::vector<uint8_t> image) {
+  bios_ = std::move(image);
+  const uint32_t size = static_cast<uint32_t>(bios_.size());
+  bios_high_base_ = static_cast<uint32_t>(0x100000000ull - size);
+  bios_low_base_ = 0x100000 - std::min(size, kLowBiosMax);
+}
+
+uint8_t* Bus::ram_ptr(uint32_t phys) {
+  if (phys >= ram_.size()) return nullptr;
+  if (phys >= kLegacyHoleStart && phys < kLegacyHoleEnd) return nullptr;
+  if (!bios_.empty() && phys >= bios_low_base_ && phys < 0x100000) return nullptr;
+  return ram_.data() + phys;
+}
+
+const uint8_t* Bus::rom_ptr(uint32_t phys) const {
+  if (bios_.empty()) return nullptr;
+  if (phys >= bios_low_base_ && phys < 0x100000)
+    return bios_.data() + (bios_.size() - (0x100000 - phys));
+  if (phys >= bios_high_base_) return bios_.data() + (phys - bios_high_base_);
+  return nullptr;
+}
+
+uint32_t Bus::read_phys(uint32_t phys, unsigned size) {
+  uint32_t v = 0;
+  for (unsigned i = 0; i < size; ++i) {
+    const uint32_t a = phys + i;
+    uint8_t b;
+    if (const uint8_t* p = ram_ptr(a)) {
+      b = *p;
+    } else if (const uint8_t* r = rom_ptr(a)) {
+      b = *r;
+    } else {
+      if (!(a >= kLegacyHoleStart && a < kLegacyHoleEnd)) {
+        log_.once("unassigned-mem-read", "read of unassigned physical memory at 0x%08x: all ones",
+                  a);
+      }
+      b = 0xFF;
+    }
+    v |= static_cast<uint32_t>(b) << (8 * i);
+  }
+  return v;
+}
+
+void Bus::write_phys(uint32_t phys, unsigned size, uint32_t value) {
+  for (unsigned i = 0; i < size; ++i) {
+    const uint32_t a = phys + i;
+    if (uint8_t* p = ram_ptr(a)) {
+      *p = static_cast<uint8_t>(value >> (8 * i));
+    } else if (rom_ptr(a)) {
+      log_.once("rom-write", "write to ROM at 0x%08x ignored", a);
+    } else if (!(a >= kLegacyHoleStart && a < kLegacyHoleEnd)) {
+      log_.once("unassigned-mem-write", "write to unassigned physical memory at 0x%08x ignored",
+                a);
+    } else {
+      log_.once("vga-hole-write", "write to the legacy video hole at 0x%08x ignored (no VGA yet)",
+                a);
+    }
+  }
+}
+
+bool Bus::load(uint32_t phys, const void* data, size_t len) {
+  if (static_cast<uint64_t>(phys) + len > ram_.size()) return false;
+  std::memcpy(ram_.data() + phys, data, len);
+  return true;
+}
+
+bool Bus::fill(uint32_t phys, uint8_t byte, size_t len) {
+  if (static_cast<uint64_t>(phys) + len > ram_.size()) return false;
+  std::memset(ram_.data() + phys, byte, len);
+  return true;
+}
+
+void Bus::set_a20(bool on) {
+  if (on == a20_) return;
+  a20_ = on;
+  if (on_a20_change) on_a20_change();
+}
+
+void Bus::register_io(Device* dev, uint16_t first, uint16_t count) {
+  for (uint32_t p = first; p < static_cast<uint32_t>(first) + count && p < 65536; ++p) io_map_[p] = dev;
+}
+
+uint32_t Bus::io_read(uint16_t port, unsigned size) { return io_map_[port]->io_read(port, size); }
+
+void Bus::io_write(uint16_t port, unsigned size, uint32_t value) {
+  io_map_[port]->io_write(port, size, value);
+}
+
+void Bus::reset_devices() {
+  for (Device* d : devices_) d->reset();
+}
+
+void Bus::request_stop(StopReason why, int exit_status, std::string message) {
+  if (stop_ != StopReason::None) return;  // the first request wins
+  stop_ = why;
+  exit_status_ = exit_status;
+  stop_message_ = std::move(message);
+}
+
+}  // namespace popek::bus

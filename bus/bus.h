@@ -1,0 +1,91 @@
+// The physical side of the machine: guest RAM, ROM, port I/O dispatch, the A20 gate
+// and the machine-level requests devices make (stop, reset).
+//
+// Devices register port ranges here; the CPU reaches them only through io_read/io_write.
+// Physical memory is RAM from 0 to ram_size except the legacy hole 0xA0000-0xBFFFF; a
+// BIOS image is mapped read-only at the top of the first MiB (its last 128 KiB at most)
+// and, whole, just below 4 GiB, as on a PC.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "bus/device.h"
+#include "bus/log.h"
+
+namespace popek::bus {
+
+enum class StopReason : uint8_t {
+  None,
+  Exit,        // isa-debug-exit or similar: exit_status holds the process status
+  Reset,       // the guest asked for a reset (port 0x92 bit 0, triple fault, 0xCF9...)
+  Fatal,       // guest state popek cannot continue from; message says why
+};
+
+class Bus {
+ public:
+  explicit Bus(uint64_t ram_size);
+  ~Bus();
+  Bus(const Bus&) = delete;
+  Bus& operator=(const Bus&) = delete;
+
+  // --- physical memory
+  uint64_t ram_size() const { return ram_.size(); }
+  uint8_t* ram() { return ram_.data(); }
+  // Host pointer for a RAM page holding `phys`, or nullptr when the page is not plain
+  // RAM (ROM, unassigned, the legacy hole).
+  uint8_t* ram_ptr(uint32_t phys);
+  const uint8_t* rom_ptr(uint32_t phys) const;
+  void map_bios(std::vector<uint8_t> image);
+  // Slow path for accesses that are not plain RAM; sizes 1, 2, 4.
+  uint32_t read_phys(uint32_t phys, unsigned size);
+  void write_phys(uint32_t phys, unsigned size, uint32_t value);
+  // Copy helpers for loaders (RAM only; return false when the range is not RAM).
+  bool load(uint32_t phys, const void* data, size_t len);
+  bool fill(uint32_t phys, uint8_t byte, size_t len);
+
+  // --- A20 gate: when disabled, physical address bit 20 reads as 0.
+  bool a20() const { return a20_; }
+  void set_a20(bool on);
+  uint32_t a20_mask() const { return a20_ ? 0xFFFFFFFFu : ~(1u << 20); }
+  // Called when a20 changes, so that cached translations can be dropped.
+  std::function<void()> on_a20_change;
+
+  // --- port I/O
+  void register_io(Device* dev, uint16_t first, uint16_t count);
+  uint32_t io_read(uint16_t port, unsigned size);
+  void io_write(uint16_t port, unsigned size, uint32_t value);
+
+  // --- devices
+  void add_device(Device* dev) { devices_.push_back(dev); }
+  const std::vector<Device*>& devices() const { return devices_; }
+  void reset_devices();
+
+  // --- machine requests from devices
+  void request_stop(StopReason why, int exit_status, std::string message = {});
+  StopReason stop_reason() const { return stop_; }
+  int exit_status() const { return exit_status_; }
+  const std::string& stop_message() const { return stop_message_; }
+  void clear_stop() { stop_ = StopReason::None; }
+
+  Log& log() { return log_; }
+
+ private:
+  std::vector<uint8_t> ram_;
+  std::vector<uint8_t> bios_;
+  uint32_t bios_low_base_ = 0;   // first address of the alias below 1 MiB
+  uint32_t bios_high_base_ = 0;  // first address of the image below 4 GiB
+  bool a20_ = true;
+  std::vector<Device*> devices_;
+  std::vector<Device*> io_map_;  // 65536 entries
+  std::unique_ptr<Device> unassigned_;
+  StopReason stop_ = StopReason::None;
+  int exit_status_ = 0;
+  std::string stop_message_;
+  Log log_;
+};
+
+}  // namespace popek::bus

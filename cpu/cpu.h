@@ -1,0 +1,299 @@
+// The guest CPU: architectural state plus the services every semantic function uses
+// (operand access, segmented memory, the stack, flags, exceptions, port I/O).
+//
+// Semantic functions (cpu/ops/*.cpp) see the CPU only through this class. They follow one
+// rule that keeps exceptions precise: do every check and every read that can fault
+// before the first write to architectural state, and return the Status of the first
+// failing step unchanged (`if (st != Status::Ok) return st;`, spelled TRY below).
+#pragma once
+
+#include <array>
+#include <functional>
+#include <vector>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "bus/bus.h"
+#include "cpu/cpu_state.h"
+#include "cpu/insn.h"
+#include "mmu/mmu.h"
+
+#define TRY(expr)                                          \
+  do {                                                     \
+    ::popek::cpu::Status try_st_ = (expr);                 \
+    if (try_st_ != ::popek::cpu::Status::Ok) return try_st_; \
+  } while (0)
+
+namespace popek::cpu {
+
+class BlockCache;
+struct Block;
+
+// Something that can run a whole decoded block faster than instruction-by-instruction
+// interpretation (the JIT). run() returns false when it declines the block; it must then
+// leave the CPU untouched so the interpreter runs it. release() frees what run() built.
+class BlockRunner {
+ public:
+  virtual ~BlockRunner() = default;
+  virtual bool run(Cpu& cpu, Block& block) = 0;
+  virtual void release(Block& block) = 0;
+};
+struct SegmentCache;
+
+// Limit, type and null checks of an access through a segment cache; on success sets the
+// linear address. (The caller picks the exception: #SS for stack accesses, else #GP.)
+bool check_cache(const SegmentCache& sc, uint32_t off, unsigned size, bool write,
+                 uint32_t& linear);
+
+// Exception vectors.
+namespace vec {
+constexpr uint8_t DE = 0, DB = 1, NMI = 2, BP = 3, OF = 4, BR = 5, UD = 6, NM = 7, DF = 8,
+                  TS = 10, NP = 11, SS = 12, GP = 13, PF = 14, MF = 16, AC = 17, MC = 18;
+}
+
+// Where an interrupt comes from; decides privilege checks and the pushed EIP.
+enum class IntSource : uint8_t {
+  Exception,  // fault/trap raised by an instruction (EIP as recorded by the raiser)
+  Software,   // INT n, INT3, INTO: gate DPL is checked against CPL
+  External,   // hardware interrupt via the interrupt controller
+};
+
+// A decoded segment descriptor.
+struct Descriptor {
+  uint32_t lo = 0, hi = 0;
+  uint32_t base() const { return (lo >> 16) | ((hi & 0xFF) << 16) | (hi & 0xFF000000u); }
+  uint32_t raw_limit() const { return (lo & 0xFFFF) | (hi & 0x000F0000u); }
+  uint32_t limit() const {
+    const uint32_t l = raw_limit();
+    return (hi & (1u << 23)) ? (l << 12) | 0xFFF : l;
+  }
+  uint16_t attr() const { return static_cast<uint16_t>((hi >> 8) & 0xF0FF); }
+  uint8_t type() const { return (hi >> 8) & 0xF; }
+  bool s() const { return hi & (1u << 12); }
+  uint8_t dpl() const { return (hi >> 13) & 3; }
+  bool present() const { return hi & (1u << 15); }
+  bool is_code() const { return s() && (type() & 8); }
+  bool is_data() const { return s() && !(type() & 8); }
+  // Gate fields.
+  uint16_t gate_selector() const { return static_cast<uint16_t>(lo >> 16); }
+  uint32_t gate_offset() const { return (lo & 0xFFFF) | (hi & 0xFFFF0000u); }
+  uint8_t gate_params() const { return hi & 0x1F; }
+};
+
+// System descriptor types (S = 0).
+namespace sys {
+constexpr uint8_t TSS16_AVAIL = 1, LDT = 2, TSS16_BUSY = 3, CALL16 = 4, TASK = 5, INT16 = 6,
+                  TRAP16 = 7, TSS32_AVAIL = 9, TSS32_BUSY = 11, CALL32 = 12, INT32 = 14,
+                  TRAP32 = 15;
+}
+
+class Cpu {
+ public:
+  Cpu(bus::Bus& bus, mmu::Mmu& mmu);
+  ~Cpu();
+  Cpu(const Cpu&) = delete;
+  Cpu& operator=(const Cpu&) = delete;
+
+  CpuState s{};
+
+  // --- power-on / reset: real mode at F000:FFF0.
+  void reset();
+
+  // --- mode
+  bool protected_mode() const { return s.cr[0] & cr0::PE; }
+  bool v86() const { return s.eflags & flag::VM; }
+  unsigned cpl() const { return s.cpl; }
+  unsigned iopl() const { return (s.eflags >> flag::IOPL_SHIFT) & 3; }
+  bool code32() const { return s.seg[CS].attr & attr::DB; }
+  bool stack32() const { return s.seg[SS].attr & attr::DB; }
+
+  // --- general-purpose registers by size (1: AL..BH numbering, 2, 4)
+  uint32_t gpr(unsigned idx, unsigned size) const {
+    if (size == 4) return s.gpr[idx];
+    if (size == 2) return s.gpr[idx] & 0xFFFF;
+    return idx < 4 ? s.gpr[idx] & 0xFF : (s.gpr[idx - 4] >> 8) & 0xFF;
+  }
+  void set_gpr(unsigned idx, unsigned size, uint32_t v) {
+    if (size == 4) {
+      s.gpr[idx] = v;
+    } else if (size == 2) {
+      s.gpr[idx] = (s.gpr[idx] & 0xFFFF0000u) | (v & 0xFFFF);
+    } else if (idx < 4) {
+      s.gpr[idx] = (s.gpr[idx] & 0xFFFFFF00u) | (v & 0xFF);
+    } else {
+      s.gpr[idx - 4] = (s.gpr[idx - 4] & 0xFFFF00FFu) | ((v & 0xFF) << 8);
+    }
+  }
+
+  // --- operands of the current instruction
+  // Effective address (offset within the segment) of a memory operand.
+  uint32_t ea(const Insn& in, const Operand& op) const;
+  Status read_op(const Insn& in, int i, uint32_t& v);
+  // Read of a read-modify-write destination: checks write access up front, so the
+  // fault (and a #PF's W bit) is the one the processor reports.
+  Status read_op_rmw(const Insn& in, int i, uint32_t& v);
+  Status write_op(const Insn& in, int i, uint32_t v);
+  // The instruction's next EIP and a near branch to `target` (masked to operand size).
+  // EIP of the following instruction (what the loop commits when the handler returns Ok).
+  // Control transfers replace it with set_next_eip.
+  uint32_t next_eip() const { return next_eip_; }
+  void set_next_eip(uint32_t v) { next_eip_ = v; }
+  // A near branch to `target` (masked to the operand size); #GP(0) past the CS limit.
+  Status branch_near(const Insn& in, uint32_t target);
+
+  // --- segmented memory (data accesses: segment checks, then paging)
+  Status read_mem(unsigned seg, uint32_t off, unsigned size, uint32_t& v);
+  Status write_mem(unsigned seg, uint32_t off, unsigned size, uint32_t v);
+  Status read_mem64(unsigned seg, uint32_t off, uint64_t& v);
+  Status write_mem64(unsigned seg, uint32_t off, uint64_t v);
+  // Segment limit/type/null checks for an access of `size` bytes at `off`; on success
+  // `linear` is the linear address. Exception: #SS(0) for SS, #GP(0) otherwise.
+  Status check_seg(unsigned seg, uint32_t off, unsigned size, bool write, uint32_t& linear);
+  // Linear accesses at the current privilege (user = CPL 3) after segmentation.
+  Status read_linear(uint32_t linear, unsigned size, uint32_t& v, bool user);
+  Status write_linear(uint32_t linear, unsigned size, uint32_t v, bool user);
+  // Implicit supervisor accesses to system structures (GDT, LDT, IDT, TSS).
+  Status read_sys(uint32_t linear, unsigned size, uint32_t& v) {
+    return read_linear(linear, size, v, false);
+  }
+  Status write_sys(uint32_t linear, unsigned size, uint32_t v) {
+    return write_linear(linear, size, v, false);
+  }
+
+  // --- stack (size 2 or 4; ESP or SP by SS.B)
+  Status push(uint32_t v, unsigned size);
+  Status pop(unsigned size, uint32_t& v);
+  // Read/write relative to the current stack pointer without moving it (for instructions
+  // that must check every access before committing, e.g. PUSHA, RET far, IRET).
+  Status stack_read(uint32_t offset_from_sp, unsigned size, uint32_t& v);
+  Status stack_write(int32_t offset_from_sp, unsigned size, uint32_t v);
+  uint32_t sp() const { return stack32() ? s.gpr[ESP] : (s.gpr[ESP] & 0xFFFF); }
+  void set_sp(uint32_t v) {
+    if (stack32()) s.gpr[ESP] = v;
+    else s.gpr[ESP] = (s.gpr[ESP] & 0xFFFF0000u) | (v & 0xFFFF);
+  }
+  void add_sp(int32_t delta) { set_sp(sp() + static_cast<uint32_t>(delta)); }
+
+  // --- flags
+  bool cf() const { return s.eflags & flag::CF; }
+  bool zf() const { return s.eflags & flag::ZF; }
+  bool sf() const { return s.eflags & flag::SF; }
+  bool of() const { return s.eflags & flag::OF; }
+  bool pf() const { return s.eflags & flag::PF; }
+  bool df() const { return s.eflags & flag::DF; }
+  void set_flags(uint32_t mask, uint32_t values) {
+    s.eflags = (s.eflags & ~mask) | (values & mask);
+  }
+  // Condition code tt­tn of Jcc/SETcc/CMOVcc (0 = O ... 15 = NLE).
+  bool condition(unsigned cc) const;
+  // Write EFLAGS as POPF/IRET do, honouring which bits the current privilege may change.
+  void write_eflags(uint32_t value, uint32_t change_mask);
+
+  // --- exceptions
+  Status raise(uint8_t vector);
+  Status raise_err(uint8_t vector, uint32_t error);
+  Status gp(uint32_t error = 0) { return raise_err(vec::GP, error); }
+  Status ss_fault(uint32_t error = 0) { return raise_err(vec::SS, error); }
+  Status np(uint32_t error) { return raise_err(vec::NP, error); }
+  Status ts(uint32_t error) { return raise_err(vec::TS, error); }
+  Status ud() { return raise(vec::UD); }
+  // Logs once per key, then raises #UD: the answer to anything popek does not implement.
+  Status unimplemented(const Insn& in, const char* what);
+  // A clean machine stop for guest states popek cannot continue from yet.
+  Status fatal(const std::string& message);
+
+  // --- interrupts (cpu/interrupts.cpp)
+  // Deliver s.exc (set by raise*) through the IDT/IVT, with double/triple-fault handling.
+  Status deliver_pending_exception();
+  // Deliver one interrupt. `next_eip` is the return address pushed for software
+  // interrupts and traps; for faults it is the faulting instruction's EIP.
+  Status interrupt(uint8_t vector, IntSource src, bool has_error, uint32_t error,
+                   uint32_t return_eip);
+
+  // --- segments (cpu/segment.cpp)
+  // Load a data/stack segment register (MOV, POP, LDS..., far transfers for SS) with the
+  // protected-mode checks of the SDM; in real mode just base = selector << 4.
+  Status load_seg(unsigned seg, uint16_t selector);
+  void load_seg_real(unsigned seg, uint16_t selector);
+  // Fetch the descriptor for `selector` from the GDT or LDT. On a selector beyond the
+  // table limit returns the exception #GP(selector & ~3) (or `vector_on_limit`).
+  Status read_descriptor(uint16_t selector, Descriptor& d, uint8_t vector_on_limit = vec::GP);
+  Status write_descriptor_hi(uint16_t selector, uint32_t hi);
+  // Set the accessed bit in memory if clear.
+  Status mark_accessed(uint16_t selector, Descriptor& d);
+  void load_cache(unsigned seg, uint16_t selector, const Descriptor& d);
+  // Load CS for a far transfer to `selector` at `cpl_new` (checks done by the caller).
+  void load_cs(uint16_t selector, const Descriptor& d, unsigned cpl_new);
+  // Far JMP/CALL/RET/IRET are in cpu/ops/control_far.cpp.
+  // After an outward privilege change: data segment registers the new CPL may not use
+  // become null.
+  void invalidate_segments_for_cpl();
+
+  // --- port I/O with the IOPL / TSS I/O-bitmap check
+  Status io_permission(uint16_t port, unsigned size);
+  uint32_t io_in(uint16_t port, unsigned size) { return bus_.io_read(port, size); }
+  void io_out(uint16_t port, unsigned size, uint32_t v) { bus_.io_write(port, size, v); }
+  bool stop_requested() const { return bus_.stop_reason() != bus::StopReason::None; }
+
+  // --- control registers (cpu/ops/system_ops.cpp uses these)
+  void set_cr0(uint32_t v);
+  void set_cr3(uint32_t v);
+  void set_cr4(uint32_t v);
+  void update_cpl();
+
+  // --- the run loop (cpu/exec.cpp)
+  // Run until `icount` reaches `until` or the machine stops or halts.
+  enum class RunExit : uint8_t { Budget, Halted, Stopped };
+  RunExit run(uint64_t until);
+  // Interrupt line from the interrupt controller: returns the vector to deliver, or -1.
+  std::function<int()> ack_interrupt;
+  std::function<bool()> interrupt_pending;
+  // Accesses through a segment cache that is not (yet) loaded, e.g. the new stack of a
+  // privilege change; `seg_vector` is raised with error code 0 on a limit violation.
+  Status write_via(const SegmentCache& sc, uint32_t off, unsigned size, uint32_t v, bool user,
+                   uint8_t seg_vector = vec::SS);
+  // Execute one decoded instruction of the current block with all the bookkeeping
+  // (limit check, EIP, instruction count, census, exception delivery). Returns true
+  // when the block may go on with its next instruction.
+  bool step(const Insn& in);
+  // The JIT, when --engine=jit; nullptr for the reference interpreter.
+  BlockRunner* runner = nullptr;
+  // Drop every cached block (mode change that is not keyed, A20 toggle, reset).
+  void flush_code_cache();
+
+  // --- census and statistics
+  std::vector<uint64_t> census;  // executions per instruction-table row (non-innocuous)
+  uint64_t blocks_decoded = 0;
+
+  bus::Bus& bus() { return bus_; }
+  mmu::Mmu& mmu() { return mmu_; }
+  bus::Log& log() { return bus_.log(); }
+
+  // The instruction executing now (for error messages and the -d trace).
+  const Insn* current = nullptr;
+  // Describe the current state for assertions and error messages: mode, CS:EIP, bytes.
+  std::string describe() const;
+
+ private:
+  Status page_fault(const mmu::PageFault& f);
+  void exec_block();
+  void triple_fault();
+  bus::Bus& bus_;
+  mmu::Mmu& mmu_;
+  std::unique_ptr<BlockCache> blocks_;
+  uint32_t next_eip_ = 0;
+  uint32_t eip_mask_ = 0xFFFFFFFFu;
+  bool tracing_ = false;
+  bool smc_hit_ = false;  // the current block's code was written: leave it
+  friend class BlockCache;
+};
+
+// Assert an internal invariant; prints guest state before aborting.
+#define POPEK_ASSERT(cpu, cond)                                                       \
+  do {                                                                                \
+    if (!(cond)) ::popek::cpu::assert_fail((cpu), #cond, __FILE__, __LINE__);          \
+  } while (0)
+[[noreturn]] void assert_fail(const Cpu& cpu, const char* cond, const char* file, int line);
+
+}  // namespace popek::cpu

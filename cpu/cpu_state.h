@@ -1,0 +1,161 @@
+// Architectural state of the guest i686 CPU: one flat, plain struct.
+//
+// Generated code (the JIT) addresses these fields by offset, so every offset it may
+// hard-code is pinned by a static_assert at the bottom of this file. Change the layout
+// only together with those asserts.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace popek::cpu {
+
+// General-purpose register numbers, in the encoding order of the ModRM reg field.
+enum Gpr : uint8_t { EAX, ECX, EDX, EBX, ESP, EBP, ESI, EDI };
+
+// Segment register numbers, in the encoding order of the ModRM reg field (MOV Sreg).
+enum SegReg : uint8_t { ES, CS, SS, DS, FS, GS, kNumSegRegs };
+
+// EFLAGS bits.
+namespace flag {
+constexpr uint32_t CF = 1u << 0;
+constexpr uint32_t FIXED1 = 1u << 1;  // reads as 1
+constexpr uint32_t PF = 1u << 2;
+constexpr uint32_t AF = 1u << 4;
+constexpr uint32_t ZF = 1u << 6;
+constexpr uint32_t SF = 1u << 7;
+constexpr uint32_t TF = 1u << 8;
+constexpr uint32_t IF = 1u << 9;
+constexpr uint32_t DF = 1u << 10;
+constexpr uint32_t OF = 1u << 11;
+constexpr uint32_t IOPL = 3u << 12;
+constexpr uint32_t NT = 1u << 14;
+constexpr uint32_t RF = 1u << 16;
+constexpr uint32_t VM = 1u << 17;
+constexpr uint32_t AC = 1u << 18;
+constexpr uint32_t VIF = 1u << 19;
+constexpr uint32_t VIP = 1u << 20;
+constexpr uint32_t ID = 1u << 21;
+constexpr uint32_t ARITH = CF | PF | AF | ZF | SF | OF;
+// Bits an i686 lets software change (the rest read as their fixed values).
+constexpr uint32_t WRITABLE = ARITH | TF | IF | DF | IOPL | NT | RF | VM | AC | VIF | VIP | ID;
+constexpr int IOPL_SHIFT = 12;
+}  // namespace flag
+
+// CR0 bits.
+namespace cr0 {
+constexpr uint32_t PE = 1u << 0;
+constexpr uint32_t MP = 1u << 1;
+constexpr uint32_t EM = 1u << 2;
+constexpr uint32_t TS = 1u << 3;
+constexpr uint32_t ET = 1u << 4;
+constexpr uint32_t NE = 1u << 5;
+constexpr uint32_t WP = 1u << 16;
+constexpr uint32_t AM = 1u << 18;
+constexpr uint32_t NW = 1u << 29;
+constexpr uint32_t CD = 1u << 30;
+constexpr uint32_t PG = 1u << 31;
+}  // namespace cr0
+
+// CR4 bits.
+namespace cr4 {
+constexpr uint32_t VME = 1u << 0;
+constexpr uint32_t PVI = 1u << 1;
+constexpr uint32_t TSD = 1u << 2;
+constexpr uint32_t DE = 1u << 3;
+constexpr uint32_t PSE = 1u << 4;
+constexpr uint32_t PAE = 1u << 5;
+constexpr uint32_t MCE = 1u << 6;
+constexpr uint32_t PGE = 1u << 7;
+constexpr uint32_t PCE = 1u << 8;
+constexpr uint32_t OSFXSR = 1u << 9;
+}  // namespace cr4
+
+// Descriptor attribute bits as kept in SegmentCache::attr: the access byte in bits 0-7
+// (type 0-3, S 4, DPL 5-6, P 7) and the flags nibble of the descriptor in bits 12-15
+// (AVL 12, L 13, D/B 14, G 15), i.e. bits 8-23 of the descriptor's high dword, shifted.
+namespace attr {
+constexpr uint16_t TYPE_MASK = 0x000F;
+constexpr uint16_t ACCESSED = 0x0001;
+constexpr uint16_t S = 0x0010;        // code/data (1) or system (0)
+constexpr uint16_t DPL_MASK = 0x0060;
+constexpr int DPL_SHIFT = 5;
+constexpr uint16_t P = 0x0080;
+constexpr uint16_t AVL = 0x1000;
+constexpr uint16_t DB = 0x4000;       // default operation size / big
+constexpr uint16_t G = 0x8000;
+// Code/data type bits (valid when S is set).
+constexpr uint16_t CODE = 0x0008;
+constexpr uint16_t CONFORMING = 0x0004;  // code
+constexpr uint16_t READABLE = 0x0002;    // code
+constexpr uint16_t EXPAND_DOWN = 0x0004; // data
+constexpr uint16_t WRITABLE = 0x0002;    // data
+}  // namespace attr
+
+// The hidden part of a segment register (the "descriptor cache").
+struct SegmentCache {
+  uint16_t selector;
+  uint16_t attr;   // see namespace attr
+  uint32_t base;
+  uint32_t limit;  // byte-granular, already scaled by G
+  uint32_t valid;  // 0 for a null selector loaded in protected mode: any use is #GP(0)
+};
+
+struct TableRegister {
+  uint32_t base;
+  uint32_t limit;
+};
+
+// Pending exception, recorded by helpers that fault (see DESIGN.md "Faults without C++
+// exceptions across generated code").
+struct PendingException {
+  uint8_t vector;
+  uint8_t has_error;
+  uint8_t pending;
+  uint8_t pad;
+  uint32_t error;
+};
+
+// Machine-specific registers popek implements (see cpu/system_ops.cpp for the list).
+struct Msrs {
+  uint64_t tsc_offset;      // IA32_TIME_STAMP_COUNTER = icount + tsc_offset
+  uint32_t sysenter_cs;
+  uint32_t sysenter_esp;
+  uint32_t sysenter_eip;
+  uint32_t pad;
+  uint64_t mtrr_def_type;
+  uint64_t pat;
+};
+
+struct CpuState {
+  uint32_t gpr[8];
+  uint32_t eip;
+  uint32_t eflags;
+  SegmentCache seg[kNumSegRegs];
+  TableRegister gdtr;
+  TableRegister idtr;
+  SegmentCache ldtr;
+  SegmentCache tr;
+  uint32_t cr[5];     // CR0, (CR1 unused), CR2, CR3, CR4
+  uint32_t dr[8];
+  Msrs msr;
+  uint64_t icount;    // retired instructions since power-on
+  PendingException exc;
+  // Set for one instruction after MOV SS/POP SS/STI: interrupts are not taken before the
+  // next instruction retires.
+  uint8_t irq_shadow;
+  // Set when the CPU is in the HLT state (left by an interrupt, NMI or reset).
+  uint8_t halted;
+  uint8_t cpl;        // current privilege level (CS.RPL in protected mode, 0 in real mode)
+  uint8_t pad;
+};
+
+// Offsets generated code may hard-code.
+static_assert(offsetof(CpuState, gpr) == 0);
+static_assert(offsetof(CpuState, eip) == 32);
+static_assert(offsetof(CpuState, eflags) == 36);
+static_assert(offsetof(CpuState, seg) == 40);
+static_assert(sizeof(SegmentCache) == 16);
+static_assert(offsetof(CpuState, cr) == 40 + 16 * 6 + 8 + 8 + 16 + 16);
+
+}  // namespace popek::cpu

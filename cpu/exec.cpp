@@ -1,0 +1,154 @@
+// The reference interpreter's run loop: find the block at CS:EIP, run its instructions
+// one semantic function at a time, deliver exceptions and interrupts between them.
+#include <cinttypes>
+
+#include "cpu/block_cache.h"
+#include "cpu/cpu.h"
+#include "cpu/insn_table.h"
+
+namespace popek::cpu {
+
+void Cpu::flush_code_cache() {
+  if (blocks_) blocks_->flush();
+}
+
+static CodeMode code_mode(const Cpu& c) {
+  if (!c.protected_mode() || c.v86()) return CodeMode::Real16;
+  return c.code32() ? CodeMode::Prot32 : CodeMode::Prot16;
+}
+
+static void trace_insn(Cpu& c, const Insn& in) {
+  std::string bytes;
+  for (unsigned i = 0; i < in.len; ++i) {
+    char b[4];
+    snprintf(b, sizeof b, "%02x", in.bytes[i]);
+    bytes += b;
+  }
+  const char* name = in.fn ? kInsnTable[in.row].name : ZydisMnemonicGetString(static_cast<ZydisMnemonic>(in.mnemonic));
+  c.log().trace(bus::trace::IN_ASM, "  %04x:%08x  %-30s %s", c.s.seg[CS].selector, c.s.eip,
+                bytes.c_str(), name ? name : "(invalid)");
+}
+
+static void trace_cpu(Cpu& c) {
+  const CpuState& s = c.s;
+  c.log().trace(bus::trace::CPU,
+                "EAX=%08x EBX=%08x ECX=%08x EDX=%08x ESI=%08x EDI=%08x EBP=%08x ESP=%08x\n"
+                "EIP=%08x EFL=%08x CPL=%u CR0=%08x CS=%04x SS=%04x DS=%04x ES=%04x icount=%" PRIu64,
+                s.gpr[EAX], s.gpr[EBX], s.gpr[ECX], s.gpr[EDX], s.gpr[ESI], s.gpr[EDI], s.gpr[EBP],
+                s.gpr[ESP], s.eip, s.eflags, s.cpl, s.cr[0], s.seg[CS].selector,
+                s.seg[SS].selector, s.seg[DS].selector, s.seg[ES].selector, s.icount);
+}
+
+void Cpu::exec_block() {
+  const uint32_t linear = s.seg[CS].base + s.eip;
+  uint32_t phys;
+  mmu::PageFault f;
+  current = nullptr;
+  if (!mmu_.translate(linear, mmu::Access::Exec, s.cpl == 3, phys, f)) {
+    page_fault(f);
+    deliver_pending_exception();
+    return;
+  }
+  const CodeMode mode = code_mode(*this);
+  Block* b = blocks_->get(linear, phys, mode);
+  if (!b) {
+    deliver_pending_exception();
+    return;
+  }
+  if (b->two_pages) {
+    // The mapping of the second page may have changed since decoding.
+    uint32_t ph2;
+    const uint32_t lin2 = (linear | 0xFFF) + 1;
+    if (!mmu_.translate(lin2, mmu::Access::Exec, s.cpl == 3, ph2, f) || (ph2 >> 12) != b->phys_page2) {
+      blocks_->invalidate_page(phys >> 12);
+      smc_hit_ = false;
+      return;  // decode again on the next turn
+    }
+  }
+  const bool tracing = log().mask & (bus::trace::EXEC | bus::trace::CPU | bus::trace::IN_ASM);
+  if (tracing) {
+    log().trace(bus::trace::EXEC, "Trace %04x:%08x [%08x] %zu insns", s.seg[CS].selector, s.eip,
+                phys, b->insns.size());
+    trace_cpu(*this);
+  }
+  smc_hit_ = false;
+  tracing_ = tracing;
+  eip_mask_ = mode == CodeMode::Prot32 ? 0xFFFFFFFFu : 0xFFFFu;
+  if (runner && !tracing && runner->run(*this, *b)) {
+    // ran as host code
+  } else {
+    for (const Insn& in : b->insns) {
+      if (!step(in)) break;
+    }
+  }
+  current = nullptr;
+  blocks_->collect_garbage();
+}
+
+bool Cpu::step(const Insn& in) {
+  current = &in;
+  if (tracing_) trace_insn(*this, in);
+  Status st;
+  if (static_cast<uint64_t>(s.eip) + in.len - 1 > s.seg[CS].limit) {
+    st = gp(0);
+  } else if (in.bad) {
+    st = in.bad == vec::GP ? gp(0) : ud();
+  } else if (!in.fn) {
+    st = unimplemented(in, ZydisMnemonicGetString(static_cast<ZydisMnemonic>(in.mnemonic)));
+  } else {
+    next_eip_ = (s.eip + in.len) & eip_mask_;
+    st = in.fn(*this, in);
+  }
+  if (st == Status::Ok) {
+    s.eip = next_eip_;
+    ++s.icount;
+    if (kInsnTable[in.row].cls != InsnClass::Innocuous) ++census[in.row];
+    return !smc_hit_;
+  }
+  switch (st) {
+    case Status::Fault:
+      deliver_pending_exception();
+      break;
+    case Status::Halt:
+      s.eip = next_eip_;
+      ++s.icount;
+      ++census[in.row];
+      s.halted = 1;
+      break;
+    case Status::Stop:
+      // The instruction retired if it asked to stop (OUT to the exit port); a fatal
+      // stop leaves EIP at the instruction.
+      if (bus_.stop_reason() == bus::StopReason::Exit) {
+        s.eip = next_eip_;
+        ++s.icount;
+        if (kInsnTable[in.row].cls != InsnClass::Innocuous) ++census[in.row];
+      }
+      break;
+    default:
+      ++s.icount;  // Restart: progress of a long REP; run it again next turn
+      break;
+  }
+  return false;
+}
+
+Cpu::RunExit Cpu::run(uint64_t until) {
+  while (s.icount < until) {
+    if (stop_requested()) return RunExit::Stopped;
+    if (!s.irq_shadow && (s.eflags & flag::IF) && interrupt_pending && interrupt_pending()) {
+      const int v = ack_interrupt ? ack_interrupt() : -1;
+      if (v >= 0) {
+        s.halted = 0;
+        if (interrupt(static_cast<uint8_t>(v), IntSource::External, false, 0, s.eip) == Status::Fault) {
+          deliver_pending_exception();
+        }
+        continue;
+      }
+    }
+    if (s.halted) return RunExit::Halted;
+    s.irq_shadow = 0;
+    exec_block();
+  }
+  return stop_requested() ? RunExit::Stopped : RunExit::Budget;
+}
+
+}  // namespace popek::cpu

@@ -1,0 +1,195 @@
+// Interrupt and exception delivery: the real-mode IVT, protected-mode IDT interrupt and
+// trap gates with the stack switch through the TSS (SDM vol. 3 §6.12), and the double-
+// and triple-fault rules (§6.15, table 6-5).
+#include <cinttypes>
+
+#include "cpu/cpu.h"
+#include "cpu/privilege.h"
+
+namespace popek::cpu {
+
+namespace {
+
+bool contributory(uint8_t v) {
+  return v == vec::DE || v == vec::TS || v == vec::NP || v == vec::SS || v == vec::GP;
+}
+
+const char* vector_name(uint8_t v) {
+  static const char* const names[] = {"#DE", "#DB", "NMI", "#BP", "#OF", "#BR", "#UD", "#NM",
+                                      "#DF", "CSO", "#TS", "#NP", "#SS", "#GP", "#PF", "15",
+                                      "#MF", "#AC", "#MC", "#XM"};
+  return v < 20 ? names[v] : "INT";
+}
+
+}  // namespace
+
+Status Cpu::deliver_pending_exception() {
+  for (;;) {
+    const PendingException e = s.exc;
+    s.exc.pending = 0;
+    if (log().on(bus::trace::INT)) {
+      log().trace(bus::trace::INT, "exception %u %s err=%04x at %04x:%08x icount=%" PRIu64, e.vector,
+                  vector_name(e.vector), e.has_error ? e.error : 0, s.seg[CS].selector, s.eip,
+                  s.icount);
+    }
+    s.halted = 0;
+    const Status st = interrupt(e.vector, IntSource::Exception, e.has_error, e.error, s.eip);
+    if (st != Status::Fault) return st;
+    // Delivery itself faulted.
+    const uint8_t second = s.exc.vector;
+    if (e.vector == vec::DF) {
+      triple_fault();
+      return Status::Stop;
+    }
+    const bool df = (contributory(e.vector) && contributory(second)) ||
+                    (e.vector == vec::PF && (contributory(second) || second == vec::PF));
+    if (df) s.exc = PendingException{vec::DF, 1, 1, 0, 0};
+    // else: benign combination, deliver the second exception serially.
+  }
+}
+
+void Cpu::triple_fault() {
+  log().trace(bus::trace::INT, "triple fault at %04x:%08x", s.seg[CS].selector, s.eip);
+  bus_.request_stop(bus::StopReason::Reset, 0, "triple fault (" + describe() + ")");
+}
+
+Status Cpu::interrupt(uint8_t vector, IntSource src, bool has_error, uint32_t error,
+                      uint32_t return_eip) {
+  if (src != IntSource::Exception && log().on(bus::trace::INT)) {
+    log().trace(bus::trace::INT, "%s interrupt 0x%02x at %04x:%08x icount=%" PRIu64,
+                src == IntSource::Software ? "software" : "external", vector, s.seg[CS].selector,
+                s.eip, s.icount);
+  }
+  if (!protected_mode()) {
+    // Real mode: the IVT entry is IP:CS at IDTR.base + 4 * vector.
+    const uint32_t off = vector * 4u;
+    if (off + 3 > s.idtr.limit) return gp(0);
+    uint32_t ip, cs;
+    TRY(read_sys(s.idtr.base + off, 2, ip));
+    TRY(read_sys(s.idtr.base + off + 2, 2, cs));
+    TRY(stack_write(-2, 2, s.eflags));
+    TRY(stack_write(-4, 2, s.seg[CS].selector));
+    TRY(stack_write(-6, 2, return_eip));
+    add_sp(-6);
+    s.eflags &= ~(flag::IF | flag::TF | flag::AC | flag::RF);
+    load_seg_real(CS, static_cast<uint16_t>(cs));
+    s.eip = next_eip_ = ip;
+    return Status::Ok;
+  }
+  if (v86()) return fatal("interrupt in virtual-8086 mode: virtual-8086 mode is not implemented yet");
+
+  const uint32_t ext = src == IntSource::Software ? 0 : 1;
+  const uint32_t idt_err = vector * 8u + 2 + ext;
+  if (vector * 8u + 7 > s.idtr.limit) return gp(idt_err);
+  Descriptor gate;
+  TRY(read_sys(s.idtr.base + vector * 8u, 4, gate.lo));
+  TRY(read_sys(s.idtr.base + vector * 8u + 4, 4, gate.hi));
+  const uint8_t type = gate.type();
+  if (gate.s() || (type != sys::INT16 && type != sys::TRAP16 && type != sys::INT32 &&
+                   type != sys::TRAP32 && type != sys::TASK)) {
+    return gp(idt_err);
+  }
+  if (src == IntSource::Software && gate.dpl() < s.cpl) return gp(vector * 8u + 2);
+  if (!gate.present()) return np(idt_err);
+  if (type == sys::TASK) return fatal("interrupt through a task gate: task switches are not implemented yet");
+
+  const uint16_t sel = gate.gate_selector();
+  if ((sel & 0xFFFC) == 0) return gp(ext);
+  Descriptor cs;
+  {
+    const Status st = read_descriptor(sel, cs);
+    if (st != Status::Ok) return gp((sel & 0xFFFC) + ext);
+  }
+  if (!cs.is_code() || cs.dpl() > s.cpl) return gp((sel & 0xFFFC) + ext);
+  if (!cs.present()) return np((sel & 0xFFFC) + ext);
+  const bool gate32 = type & 8;
+  const unsigned w = gate32 ? 4 : 2;
+  const uint32_t target = gate32 ? gate.gate_offset() : (gate.gate_offset() & 0xFFFF);
+  if (target > cs.limit()) return gp(0);
+  const bool conforming = cs.type() & attr::CONFORMING;
+  const uint32_t old_flags = s.eflags;
+  const uint16_t old_cs = s.seg[CS].selector;
+
+  if (!conforming && cs.dpl() < s.cpl) {
+    // Inter-privilege: switch to the inner stack from the TSS.
+    const unsigned new_cpl = cs.dpl();
+    uint16_t ss_sel;
+    uint32_t esp;
+    SegmentCache ss_cache;
+    Descriptor ssd;
+    TRY(inner_stack(*this, new_cpl, ext, ss_sel, esp, ssd, ss_cache));
+    const uint32_t words = 5 + (has_error ? 1 : 0);
+    const uint32_t mask = (ss_cache.attr & attr::DB) ? 0xFFFFFFFFu : 0xFFFFu;
+    const uint32_t new_sp = (esp - words * w) & mask;
+    const bool user = new_cpl == 3;
+    uint32_t o = new_sp;
+    if (has_error) {
+      TRY(write_via(ss_cache, o, w, error, user));
+      o = (o + w) & mask;
+    }
+    TRY(write_via(ss_cache, o, w, return_eip, user));
+    TRY(write_via(ss_cache, (o + w) & mask, w, old_cs, user));
+    TRY(write_via(ss_cache, (o + 2 * w) & mask, w, old_flags, user));
+    TRY(write_via(ss_cache, (o + 3 * w) & mask, w, s.seg[SS].selector, user));
+    TRY(write_via(ss_cache, (o + 4 * w) & mask, w, s.gpr[ESP], user));
+    TRY(mark_accessed(ss_sel, ssd));
+    TRY(mark_accessed(sel, cs));
+    s.seg[SS] = ss_cache;
+    s.seg[SS].attr = ssd.attr();
+    s.gpr[ESP] = mask == 0xFFFFFFFFu ? new_sp : ((esp & 0xFFFF0000u) | new_sp);
+    load_cs(sel, cs, new_cpl);
+    invalidate_segments_for_cpl();
+  } else if (conforming || cs.dpl() == s.cpl) {
+    const uint32_t words = 3 + (has_error ? 1 : 0);
+    int32_t o = -static_cast<int32_t>(words * w);
+    if (has_error) {
+      TRY(stack_write(o, w, error));
+      o += w;
+    }
+    TRY(stack_write(o, w, return_eip));
+    TRY(stack_write(o + w, w, old_cs));
+    TRY(stack_write(o + 2 * w, w, old_flags));
+    TRY(mark_accessed(sel, cs));
+    add_sp(-static_cast<int32_t>(words * w));
+    load_cs(sel, cs, s.cpl);
+  } else {
+    return gp((sel & 0xFFFC) + ext);
+  }
+  s.eflags &= ~(flag::TF | flag::NT | flag::RF | flag::VM);
+  if (!(type & 1)) s.eflags &= ~flag::IF;  // interrupt gate (type 6/14), not trap gate
+  s.eip = next_eip_ = target;
+  return Status::Ok;
+}
+
+Status inner_stack(Cpu& c, unsigned new_cpl, uint32_t ext, uint16_t& ss_sel, uint32_t& esp,
+                   Descriptor& ssd, SegmentCache& cache) {
+  const SegmentCache& tr = c.s.tr;
+  const uint8_t type = tr.attr & attr::TYPE_MASK;
+  const bool tss32 = type == sys::TSS32_BUSY || type == sys::TSS32_AVAIL;
+  const uint32_t tss_err = (tr.selector & 0xFFFC) + ext;
+  if (!tr.valid || (tr.selector & 0xFFFC) == 0) return c.ts(tss_err);
+  uint32_t ss_v, esp_v;
+  if (tss32) {
+    const uint32_t off = 4 + new_cpl * 8;
+    if (off + 7 > tr.limit) return c.ts(tss_err);
+    TRY(c.read_sys(tr.base + off, 4, esp_v));
+    TRY(c.read_sys(tr.base + off + 4, 2, ss_v));
+  } else {
+    const uint32_t off = 2 + new_cpl * 4;
+    if (off + 3 > tr.limit) return c.ts(tss_err);
+    TRY(c.read_sys(tr.base + off, 2, esp_v));
+    TRY(c.read_sys(tr.base + off + 2, 2, ss_v));
+  }
+  ss_sel = static_cast<uint16_t>(ss_v);
+  esp = esp_v;
+  const uint32_t ss_err = (ss_sel & 0xFFFC) + ext;
+  if ((ss_sel & 0xFFFC) == 0) return c.ts(ext);
+  if ((ss_sel & 3) != new_cpl) return c.ts(ss_err);
+  if (c.read_descriptor(ss_sel, ssd, vec::TS) != Status::Ok) return c.ts(ss_err);
+  if (!ssd.is_data() || !(ssd.type() & attr::WRITABLE) || ssd.dpl() != new_cpl) return c.ts(ss_err);
+  if (!ssd.present()) return c.ss_fault(ss_err);
+  cache = SegmentCache{ss_sel, ssd.attr(), ssd.base(), ssd.limit(), 1};
+  return Status::Ok;
+}
+
+}  // namespace popek::cpu

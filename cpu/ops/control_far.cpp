@@ -1,0 +1,337 @@
+// Far control transfers: JMP/CALL/RET far and IRET, in real mode and in protected mode
+// with call gates, privilege changes and their stack switches (SDM vol. 2 JMP, CALL,
+// RET, IRET pages; vol. 3 §5.8). Task switches and returns to virtual-8086 mode stop the
+// machine with a clear message until they are implemented.
+#include "cpu/cpu.h"
+#include "cpu/privilege.h"
+
+namespace popek::cpu::ops {
+
+namespace {
+
+// The selector:offset of a far JMP/CALL operand (ptr16:16/32 or m16:16/32).
+Status far_pointer(Cpu& c, const Insn& in, uint16_t& sel, uint32_t& off) {
+  const Operand& op = in.ops[0];
+  if (op.kind == OpKind::Ptr) {
+    sel = op.ptr_seg;
+    off = op.disp;
+    return Status::Ok;
+  }
+  if (op.kind != OpKind::Mem) return c.ud();
+  const uint32_t a = c.ea(in, op);
+  uint32_t o, s;
+  TRY(c.read_mem(op.seg, a, in.opsize, o));
+  TRY(c.read_mem(op.seg, (a + in.opsize) & (in.addrsize == 2 ? 0xFFFF : 0xFFFFFFFF), 2, s));
+  sel = static_cast<uint16_t>(s);
+  off = o;
+  return Status::Ok;
+}
+
+bool is_call_gate(const Descriptor& d) {
+  return !d.s() && (d.type() == sys::CALL16 || d.type() == sys::CALL32);
+}
+bool is_task_or_tss(const Descriptor& d) {
+  if (d.s()) return false;
+  const uint8_t t = d.type();
+  return t == sys::TASK || t == sys::TSS16_AVAIL || t == sys::TSS32_AVAIL || t == sys::TSS16_BUSY ||
+         t == sys::TSS32_BUSY;
+}
+
+// Checks on the code segment reached directly by a far JMP/CALL (not through a gate).
+Status check_direct_code(Cpu& c, uint16_t sel, const Descriptor& d) {
+  const uint16_t err = sel & 0xFFFC;
+  const unsigned cpl = c.cpl(), rpl = sel & 3;
+  if (d.type() & attr::CONFORMING) {
+    if (d.dpl() > cpl) return c.gp(err);
+  } else if (rpl > cpl || d.dpl() != cpl) {
+    return c.gp(err);
+  }
+  if (!d.present()) return c.np(err);
+  return Status::Ok;
+}
+
+// The code segment named by a call gate: returns it with its checks done.
+Status gate_target(Cpu& c, const Descriptor& gate, uint16_t gate_sel, uint16_t& tsel,
+                   Descriptor& td) {
+  const unsigned cpl = c.cpl();
+  if (gate.dpl() < cpl || gate.dpl() < (gate_sel & 3u)) return c.gp(gate_sel & 0xFFFC);
+  if (!gate.present()) return c.np(gate_sel & 0xFFFC);
+  tsel = gate.gate_selector();
+  if ((tsel & 0xFFFC) == 0) return c.gp(0);
+  TRY(c.read_descriptor(tsel, td));
+  if (!td.is_code() || td.dpl() > cpl) return c.gp(tsel & 0xFFFC);
+  if (!td.present()) return c.np(tsel & 0xFFFC);
+  return Status::Ok;
+}
+
+Status task_switch_unsupported(Cpu& c) {
+  return c.fatal("task switch requested: task switches are not implemented yet");
+}
+
+}  // namespace
+
+// JMP ptr16:16/32 / JMP m16:16/32
+Status jmp_far(Cpu& c, const Insn& in) {
+  uint16_t sel;
+  uint32_t off;
+  TRY(far_pointer(c, in, sel, off));
+  if (in.opsize == 2) off &= 0xFFFF;
+  if (!c.protected_mode() || c.v86()) {
+    if (off > c.s.seg[CS].limit) return c.gp(0);
+    c.load_seg_real(CS, sel);
+    c.set_next_eip(off);
+    return Status::Ok;
+  }
+  if ((sel & 0xFFFC) == 0) return c.gp(0);
+  Descriptor d;
+  TRY(c.read_descriptor(sel, d));
+  if (d.is_code()) {
+    TRY(check_direct_code(c, sel, d));
+    if (off > d.limit()) return c.gp(0);
+    TRY(c.mark_accessed(sel, d));
+    c.load_cs(sel, d, c.cpl());
+    c.set_next_eip(off);
+    return Status::Ok;
+  }
+  if (is_call_gate(d)) {
+    uint16_t tsel;
+    Descriptor td;
+    TRY(gate_target(c, d, sel, tsel, td));
+    // JMP through a call gate never changes privilege.
+    if (!(td.type() & attr::CONFORMING) && td.dpl() != c.cpl()) return c.gp(tsel & 0xFFFC);
+    const uint32_t target = d.type() == sys::CALL32 ? d.gate_offset() : (d.gate_offset() & 0xFFFF);
+    if (target > td.limit()) return c.gp(0);
+    TRY(c.mark_accessed(tsel, td));
+    c.load_cs(tsel, td, c.cpl());
+    c.set_next_eip(target);
+    return Status::Ok;
+  }
+  if (is_task_or_tss(d)) return task_switch_unsupported(c);
+  return c.gp(sel & 0xFFFC);
+}
+
+// CALL ptr16:16/32 / CALL m16:16/32
+Status call_far(Cpu& c, const Insn& in) {
+  uint16_t sel;
+  uint32_t off;
+  TRY(far_pointer(c, in, sel, off));
+  const unsigned w = in.opsize;
+  if (w == 2) off &= 0xFFFF;
+  const uint16_t old_cs = c.s.seg[CS].selector;
+  const uint32_t ret_eip = c.next_eip();
+  if (!c.protected_mode() || c.v86()) {
+    if (off > c.s.seg[CS].limit) return c.gp(0);
+    TRY(c.stack_write(-static_cast<int32_t>(w), w, old_cs));
+    TRY(c.stack_write(-static_cast<int32_t>(2 * w), w, ret_eip));
+    c.add_sp(-static_cast<int32_t>(2 * w));
+    c.load_seg_real(CS, sel);
+    c.set_next_eip(off);
+    return Status::Ok;
+  }
+  if ((sel & 0xFFFC) == 0) return c.gp(0);
+  Descriptor d;
+  TRY(c.read_descriptor(sel, d));
+  if (d.is_code()) {
+    TRY(check_direct_code(c, sel, d));
+    if (off > d.limit()) return c.gp(0);
+    TRY(c.stack_write(-static_cast<int32_t>(w), w, old_cs));
+    TRY(c.stack_write(-static_cast<int32_t>(2 * w), w, ret_eip));
+    TRY(c.mark_accessed(sel, d));
+    c.add_sp(-static_cast<int32_t>(2 * w));
+    c.load_cs(sel, d, c.cpl());
+    c.set_next_eip(off);
+    return Status::Ok;
+  }
+  if (is_task_or_tss(d)) return task_switch_unsupported(c);
+  if (!is_call_gate(d)) return c.gp(sel & 0xFFFC);
+
+  uint16_t tsel;
+  Descriptor td;
+  TRY(gate_target(c, d, sel, tsel, td));
+  const bool gate32 = d.type() == sys::CALL32;
+  const unsigned gw = gate32 ? 4 : 2;
+  const uint32_t target = gate32 ? d.gate_offset() : (d.gate_offset() & 0xFFFF);
+  if (target > td.limit()) return c.gp(0);
+
+  if (!(td.type() & attr::CONFORMING) && td.dpl() < c.cpl()) {
+    // More privileged: new stack from the TSS, parameters copied from the old stack.
+    const unsigned new_cpl = td.dpl();
+    uint16_t ss_sel;
+    uint32_t esp;
+    Descriptor ssd;
+    SegmentCache ss_cache;
+    TRY(inner_stack(c, new_cpl, 0, ss_sel, esp, ssd, ss_cache));
+    const unsigned params = d.gate_params();
+    uint32_t p[32];
+    for (unsigned i = 0; i < params; ++i) TRY(c.stack_read(i * gw, gw, p[i]));
+    const uint32_t mask = (ss_cache.attr & attr::DB) ? 0xFFFFFFFFu : 0xFFFFu;
+    const uint32_t new_sp = (esp - (4 + params) * gw) & mask;
+    const bool user = new_cpl == 3;
+    uint32_t o = new_sp;
+    auto put = [&](uint32_t v) {
+      const Status st = c.write_via(ss_cache, o, gw, v, user);
+      o = (o + gw) & mask;
+      return st;
+    };
+    TRY(put(ret_eip));
+    TRY(put(old_cs));
+    for (unsigned i = 0; i < params; ++i) TRY(put(p[i]));
+    TRY(put(c.s.gpr[ESP]));
+    TRY(put(c.s.seg[SS].selector));
+    TRY(c.mark_accessed(ss_sel, ssd));
+    TRY(c.mark_accessed(tsel, td));
+    c.s.seg[SS] = SegmentCache{ss_sel, ssd.attr(), ssd.base(), ssd.limit(), 1};
+    c.s.gpr[ESP] = mask == 0xFFFFFFFFu ? new_sp : ((esp & 0xFFFF0000u) | new_sp);
+    c.load_cs(tsel, td, new_cpl);
+    c.set_next_eip(target);
+    return Status::Ok;
+  }
+  // Same privilege through the gate.
+  TRY(c.stack_write(-static_cast<int32_t>(gw), gw, old_cs));
+  TRY(c.stack_write(-static_cast<int32_t>(2 * gw), gw, ret_eip));
+  TRY(c.mark_accessed(tsel, td));
+  c.add_sp(-static_cast<int32_t>(2 * gw));
+  c.load_cs(tsel, td, c.cpl());
+  c.set_next_eip(target);
+  return Status::Ok;
+}
+
+namespace {
+
+// The checks of a far return or IRET on the CS it pops (SDM RET: "RETURN-FROM-...").
+Status check_return_cs(Cpu& c, uint16_t sel, Descriptor& d) {
+  const uint16_t err = sel & 0xFFFC;
+  if (err == 0) return c.gp(0);
+  TRY(c.read_descriptor(sel, d));
+  if (!d.is_code()) return c.gp(err);
+  const unsigned rpl = sel & 3;
+  if (rpl < c.cpl()) return c.gp(err);
+  if ((d.type() & attr::CONFORMING) ? d.dpl() > rpl : d.dpl() != rpl) return c.gp(err);
+  if (!d.present()) return c.np(err);
+  return Status::Ok;
+}
+
+// The checks on the outer SS popped by a return to a less privileged level.
+Status check_return_ss(Cpu& c, uint16_t ss_sel, unsigned rpl, Descriptor& d) {
+  const uint16_t err = ss_sel & 0xFFFC;
+  if (err == 0) return c.gp(0);
+  if ((ss_sel & 3u) != rpl) return c.gp(err);
+  TRY(c.read_descriptor(ss_sel, d));
+  if (!d.is_data() || !(d.type() & attr::WRITABLE) || d.dpl() != rpl) return c.gp(err);
+  if (!d.present()) return c.ss_fault(err);
+  return Status::Ok;
+}
+
+// Commit a return to an outer level: CS, SS:ESP, CPL, and null the data segments the
+// new CPL may not use.
+void return_outer(Cpu& c, uint16_t sel, Descriptor& d, uint16_t ss_sel, Descriptor& ssd,
+                  uint32_t new_esp) {
+  const unsigned rpl = sel & 3;
+  c.load_cs(sel, d, rpl);
+  c.s.seg[SS] = SegmentCache{ss_sel, ssd.attr(), ssd.base(), ssd.limit(), 1};
+  if (ssd.attr() & attr::DB) c.s.gpr[ESP] = new_esp;
+  else c.s.gpr[ESP] = (c.s.gpr[ESP] & 0xFFFF0000u) | (new_esp & 0xFFFF);
+  c.invalidate_segments_for_cpl();
+}
+
+}  // namespace
+
+// RET far / RET far imm16
+Status ret_far(Cpu& c, const Insn& in) {
+  const unsigned w = in.opsize;
+  const uint32_t imm = in.nops > 0 ? (in.ops[0].disp & 0xFFFF) : 0;
+  uint32_t eip, cs;
+  TRY(c.stack_read(0, w, eip));
+  TRY(c.stack_read(w, w, cs));
+  const uint16_t sel = static_cast<uint16_t>(cs);
+  if (!c.protected_mode() || c.v86()) {
+    if (eip > c.s.seg[CS].limit) return c.gp(0);
+    c.add_sp(static_cast<int32_t>(2 * w + imm));
+    c.load_seg_real(CS, sel);
+    c.set_next_eip(eip);
+    return Status::Ok;
+  }
+  Descriptor d;
+  TRY(check_return_cs(c, sel, d));
+  const unsigned rpl = sel & 3;
+  if (rpl > c.cpl()) {
+    uint32_t esp, ss;
+    TRY(c.stack_read(2 * w + imm, w, esp));
+    TRY(c.stack_read(3 * w + imm, w, ss));
+    const uint16_t ss_sel = static_cast<uint16_t>(ss);
+    Descriptor ssd;
+    TRY(check_return_ss(c, ss_sel, rpl, ssd));
+    if (eip > d.limit()) return c.gp(0);
+    TRY(c.mark_accessed(sel, d));
+    TRY(c.mark_accessed(ss_sel, ssd));
+    return_outer(c, sel, d, ss_sel, ssd, esp + imm);
+    c.set_next_eip(eip);
+    return Status::Ok;
+  }
+  if (eip > d.limit()) return c.gp(0);
+  TRY(c.mark_accessed(sel, d));
+  c.add_sp(static_cast<int32_t>(2 * w + imm));
+  c.load_cs(sel, d, c.cpl());
+  c.set_next_eip(eip);
+  return Status::Ok;
+}
+
+// IRET / IRETD
+Status iret(Cpu& c, const Insn& in) {
+  const unsigned w = in.opsize;
+  uint32_t eip, cs, fl;
+  if (c.v86()) {
+    return c.fatal("IRET in virtual-8086 mode: virtual-8086 mode is not implemented yet");
+  }
+  TRY(c.stack_read(0, w, eip));
+  TRY(c.stack_read(w, w, cs));
+  TRY(c.stack_read(2 * w, w, fl));
+  const uint16_t sel = static_cast<uint16_t>(cs);
+  const uint32_t size_mask = w == 2 ? 0xFFFFu : 0xFFFFFFFFu;
+  if (!c.protected_mode()) {
+    if (eip > c.s.seg[CS].limit) return c.gp(0);
+    c.add_sp(static_cast<int32_t>(3 * w));
+    c.load_seg_real(CS, sel);
+    // Real mode: every flag is writable (VM/VIF/VIP stay as they are).
+    c.write_eflags(fl, size_mask & ~(flag::VM | flag::VIF | flag::VIP));
+    c.set_next_eip(eip);
+    return Status::Ok;
+  }
+  if (c.s.eflags & flag::NT) return task_switch_unsupported(c);
+  if (w == 4 && (fl & flag::VM) && c.cpl() == 0) {
+    return c.fatal("IRET to virtual-8086 mode: virtual-8086 mode is not implemented yet");
+  }
+  Descriptor d;
+  TRY(check_return_cs(c, sel, d));
+  const unsigned rpl = sel & 3;
+  // Which flags the return may change depends on the privilege before it.
+  uint32_t change = flag::CF | flag::PF | flag::AF | flag::ZF | flag::SF | flag::TF | flag::DF |
+                    flag::OF | flag::NT | flag::RF | flag::AC | flag::ID;
+  if (c.cpl() <= c.iopl()) change |= flag::IF;
+  if (c.cpl() == 0) change |= flag::IOPL | flag::VIF | flag::VIP;
+  change &= size_mask;
+  if (rpl > c.cpl()) {
+    uint32_t esp, ss;
+    TRY(c.stack_read(3 * w, w, esp));
+    TRY(c.stack_read(4 * w, w, ss));
+    const uint16_t ss_sel = static_cast<uint16_t>(ss);
+    Descriptor ssd;
+    TRY(check_return_ss(c, ss_sel, rpl, ssd));
+    if (eip > d.limit()) return c.gp(0);
+    TRY(c.mark_accessed(sel, d));
+    TRY(c.mark_accessed(ss_sel, ssd));
+    c.write_eflags(fl, change);
+    return_outer(c, sel, d, ss_sel, ssd, esp);
+    c.set_next_eip(eip & size_mask);
+    return Status::Ok;
+  }
+  if (eip > d.limit()) return c.gp(0);
+  TRY(c.mark_accessed(sel, d));
+  c.write_eflags(fl, change);
+  c.add_sp(static_cast<int32_t>(3 * w));
+  c.load_cs(sel, d, c.cpl());
+  c.set_next_eip(eip & size_mask);
+  return Status::Ok;
+}
+
+}  // namespace popek::cpu::ops

@@ -1,0 +1,340 @@
+#include "frontend/cli.h"
+
+#include <sys/stat.h>
+
+#include <boost/program_options.hpp>
+#include <cctype>
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <sstream>
+
+#include "bus/log.h"
+#include "devices/char_backend.h"
+
+namespace popek::frontend {
+
+namespace po = boost::program_options;
+
+namespace {
+
+struct OptionSpec {
+  const char* qemu;  // spelling after a single dash
+  const char* name;  // Boost's long name
+  bool takes_value;
+  const char* help;
+};
+
+// Every option popek knows. Both "-qemu" and "--name" select a row (and "--qemu").
+constexpr OptionSpec kOptions[] = {
+    {"m", "memory", true, "guest RAM: a number of MiB, or with a K, M or G suffix (default 128)"},
+    {"kernel", "kernel", true, "multiboot ELF kernel to boot"},
+    {"initrd", "initrd", true, "file to load as the kernel's first module"},
+    {"append", "append", true, "kernel command line"},
+    {"bios", "bios", true, "raw firmware image (a multiple of 4 KiB, at most 1 MiB)"},
+    {"serial", "serial", true, "COM1 backend: stdio, file:PATH or none (default stdio)"},
+    {"debugcon", "debugcon", true, "port 0xE9 backend: stdio, file:PATH or none (default none)"},
+    {"device", "device", true, "isa-debug-exit[,iobase=N][,iosize=N] (present at 0xf4 by default)"},
+    {"nographic", "nographic", false, "accepted for QEMU compatibility (popek has no display)"},
+    {"no-reboot", "no-reboot", false, "exit instead of resetting when the guest resets"},
+    {"d", "debug", true, "trace channels, comma separated (-d help lists them)"},
+    {"D", "logfile", true, "write -d output to FILE instead of stderr"},
+    {"engine", "engine", true, "execution engine: interp or jit (default interp)"},
+    {"pg-report", "pg-report", false, "print the sensitive-instruction census at exit"},
+    {"stats", "stats", false, "print execution statistics at exit"},
+    {"h", "help", false, "print this help and exit"},
+    {"help", "help", false, nullptr},
+    {"version", "version", false, "print the version and exit"},
+};
+
+const OptionSpec* find_option(const std::string& name, bool double_dash) {
+  for (const OptionSpec& o : kOptions) {
+    if (name == o.qemu) return &o;
+    if (double_dash && name == o.name) return &o;
+  }
+  return nullptr;
+}
+
+struct TraceItem {
+  const char* name;
+  uint32_t bit;
+  const char* help;
+};
+
+constexpr TraceItem kTraceItems[] = {
+    {"in_asm", bus::trace::IN_ASM, "show the guest instructions of each decoded block"},
+    {"int", bus::trace::INT, "show interrupts and exceptions"},
+    {"exec", bus::trace::EXEC, "show each block executed"},
+    {"cpu", bus::trace::CPU, "show the CPU registers before each block"},
+    {"guest_errors", bus::trace::GUEST_ERRORS, "show guest misbehaviour"},
+    {"unimp", bus::trace::UNIMP, "show unimplemented features"},
+    {"ioport", bus::trace::IOPORT, "show POST codes and unassigned port accesses"},
+};
+
+std::string usage() {
+  std::ostringstream o;
+  o << "usage: popek [options] (-kernel FILE | -bios FILE)\n"
+       "Options (a single or a double dash both work):\n";
+  for (const OptionSpec& s : kOptions) {
+    if (!s.help) continue;
+    std::string left = std::string("-") + s.qemu;
+    if (std::strcmp(s.qemu, s.name) != 0) left += std::string(", --") + s.name;
+    if (s.takes_value) left += " VALUE";
+    char line[256];
+    snprintf(line, sizeof line, "  %-24s %s\n", left.c_str(), s.help);
+    o << line;
+  }
+  return o.str();
+}
+
+std::vector<std::string> split(const std::string& s, char sep) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  for (;;) {
+    const size_t pos = s.find(sep, start);
+    out.push_back(s.substr(start, pos == std::string::npos ? std::string::npos : pos - start));
+    if (pos == std::string::npos) break;
+    start = pos + 1;
+  }
+  return out;
+}
+
+// Unsigned number in C syntax (decimal, 0x hex, 0 octal), whole string.
+bool parse_number(const std::string& s, unsigned long& v) {
+  if (s.empty() || s[0] == '-' || s[0] == '+') return false;
+  errno = 0;
+  char* end = nullptr;
+  v = std::strtoul(s.c_str(), &end, 0);
+  return errno == 0 && end && *end == '\0';
+}
+
+// Empty when `path` names a readable, non-empty regular file.
+std::string check_input_file(const char* option, const std::string& path) {
+  const std::string what = std::string("popek: -") + option + " " + path + ": ";
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) return what + std::strerror(errno);
+  if (!S_ISREG(st.st_mode)) return what + "not a regular file";
+  FILE* f = fopen(path.c_str(), "rb");
+  if (!f) return what + std::strerror(errno);
+  fclose(f);
+  if (st.st_size == 0) return what + "file is empty";
+  return {};
+}
+
+std::string parse_device(const std::string& spec, MachineConfig& c) {
+  const std::vector<std::string> parts = split(spec, ',');
+  const std::string what = "popek: -device " + spec + ": ";
+  if (parts[0] != "isa-debug-exit")
+    return what + "unsupported device '" + parts[0] + "' (popek has isa-debug-exit only)";
+  unsigned long base = c.debug_exit_iobase, size = c.debug_exit_iosize;
+  for (size_t i = 1; i < parts.size(); ++i) {
+    const size_t eq = parts[i].find('=');
+    const std::string key = parts[i].substr(0, eq);
+    const std::string val = eq == std::string::npos ? "" : parts[i].substr(eq + 1);
+    unsigned long* dst = key == "iobase" ? &base : key == "iosize" ? &size : nullptr;
+    if (!dst) return what + "unknown property '" + key + "' (use iobase=N, iosize=N)";
+    if (!parse_number(val, *dst)) return what + "bad " + key + " value '" + val + "'";
+  }
+  if (base > 0xFFFF) return what + "iobase must be at most 0xffff";
+  if (size == 0 || base + size > 0x10000) return what + "iosize must be 1 to 0x10000 - iobase";
+  c.debug_exit_iobase = static_cast<uint16_t>(base);
+  c.debug_exit_iosize = static_cast<uint16_t>(size);
+  return {};
+}
+
+CliResult fail(std::string message) {
+  CliResult r;
+  r.exit = true;
+  r.status = 1;
+  r.error = std::move(message);
+  return r;
+}
+
+CliResult finish(std::string out) {
+  CliResult r;
+  r.exit = true;
+  r.status = 0;
+  r.out = std::move(out);
+  return r;
+}
+
+}  // namespace
+
+TranslatedArgs translate_args(const std::vector<std::string>& args) {
+  TranslatedArgs t;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& tok = args[i];
+    if (tok.size() < 2 || tok[0] != '-') {
+      t.error = "popek: unexpected argument '" + tok + "' (options start with '-')";
+      return t;
+    }
+    const bool double_dash = tok[1] == '-';
+    const std::string body = tok.substr(double_dash ? 2 : 1);
+    const size_t eq = body.find('=');
+    const std::string name = body.substr(0, eq);
+    const OptionSpec* o = find_option(name, double_dash);
+    if (!o) {
+      t.error = "popek: unknown option '" + tok + "' (try --help)";
+      return t;
+    }
+    const std::string shown = std::string(double_dash ? "--" : "-") + name;
+    if (!o->takes_value) {
+      if (eq != std::string::npos) {
+        t.error = "popek: option '" + shown + "' takes no value";
+        return t;
+      }
+      t.args.push_back(std::string("--") + o->name);
+      continue;
+    }
+    std::string value;
+    if (eq != std::string::npos) {
+      value = body.substr(eq + 1);
+    } else if (i + 1 < args.size()) {
+      value = args[++i];
+    } else {
+      t.error = "popek: option '" + shown + "' requires a value";
+      return t;
+    }
+    t.args.push_back(std::string("--") + o->name + "=" + value);
+  }
+  return t;
+}
+
+bool parse_ram_size(const std::string& text, uint64_t& bytes) {
+  if (text.empty() || !std::isdigit(static_cast<unsigned char>(text[0]))) return false;
+  size_t i = 0;
+  uint64_t n = 0;
+  while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) {
+    n = n * 10 + static_cast<uint64_t>(text[i] - '0');
+    if (n > (1ull << 40)) return false;
+    ++i;
+  }
+  unsigned shift = 20;  // a plain number is MiB, as on QEMU
+  if (i < text.size()) {
+    switch (text[i]) {
+      case 'K': case 'k': shift = 10; break;
+      case 'M': case 'm': shift = 20; break;
+      case 'G': case 'g': shift = 30; break;
+      default: return false;
+    }
+    ++i;
+  }
+  if (i != text.size()) return false;
+  bytes = n << shift;
+  return true;
+}
+
+std::string trace_help() {
+  std::ostringstream o;
+  o << "Log items (comma separated) for -d:\n";
+  for (const TraceItem& t : kTraceItems) {
+    char line[160];
+    snprintf(line, sizeof line, "%-13s %s\n", t.name, t.help);
+    o << line;
+  }
+  return o.str();
+}
+
+CliResult parse_cli(const std::vector<std::string>& raw) {
+  const TranslatedArgs t = translate_args(raw);
+  if (!t.error.empty()) return fail(t.error);
+
+  po::options_description desc;
+  for (const OptionSpec& o : kOptions) {
+    if (!o.help) continue;  // an alias of the row before
+    if (!o.takes_value) desc.add_options()(o.name, "");
+    else if (std::strcmp(o.name, "device") == 0)
+      desc.add_options()(o.name, po::value<std::vector<std::string>>()->composing(), "");
+    else desc.add_options()(o.name, po::value<std::string>(), "");
+  }
+  po::variables_map vm;
+  try {
+    const auto style = po::command_line_style::allow_long | po::command_line_style::long_allow_adjacent;
+    po::store(po::command_line_parser(t.args).options(desc).style(style).run(), vm);
+    po::notify(vm);
+  } catch (const std::exception& e) {
+    return fail(std::string("popek: ") + e.what());
+  }
+
+  if (vm.count("help")) return finish(usage());
+  if (vm.count("version")) return finish(std::string("popek ") + POPEK_VERSION + "\n");
+
+  CliResult r;
+  MachineConfig& c = r.config;
+  auto str = [&](const char* name) { return vm[name].as<std::string>(); };
+
+  if (vm.count("debug")) {
+    const std::string list = str("debug");
+    for (const std::string& item : split(list, ',')) {
+      if (item == "help") return finish(trace_help());
+    }
+    for (const std::string& item : split(list, ',')) {
+      const TraceItem* found = nullptr;
+      for (const TraceItem& ti : kTraceItems)
+        if (item == ti.name) found = &ti;
+      if (!found) return fail("popek: -d: unknown log item '" + item + "' (try -d help)");
+      c.trace_mask |= found->bit;
+    }
+  }
+  if (vm.count("logfile")) {
+    c.trace_file = str("logfile");
+    if (c.trace_file.empty()) return fail("popek: -D: empty file name");
+  }
+  if (vm.count("memory")) {
+    const std::string m = str("memory");
+    uint64_t bytes = 0;
+    if (!parse_ram_size(m, bytes))
+      return fail("popek: -m " + m + ": bad size (a number of MiB, or with a K, M or G suffix)");
+    if (bytes < (1ull << 20) || bytes > (3ull << 30))
+      return fail("popek: -m " + m + ": guest RAM must be between 1 MiB and 3 GiB");
+    c.ram_size = bytes;
+  }
+  if (vm.count("engine")) {
+    const std::string e = str("engine");
+    if (e == "interp") c.engine = Engine::Interp;
+    else if (e == "jit") c.engine = Engine::Jit;
+    else return fail("popek: --engine " + e + ": unknown engine (use interp or jit)");
+  }
+  for (const char* opt : {"serial", "debugcon"}) {
+    if (!vm.count(opt)) continue;
+    const std::string spec = str(opt);
+    if (!devices::valid_backend_spec(spec))
+      return fail(std::string("popek: -") + opt + " " + spec +
+                  ": unsupported backend (use stdio, file:PATH or none)");
+    (std::strcmp(opt, "serial") == 0 ? c.serial : c.debugcon) = spec;
+  }
+  if (vm.count("device")) {
+    for (const std::string& d : vm["device"].as<std::vector<std::string>>()) {
+      const std::string err = parse_device(d, c);
+      if (!err.empty()) return fail(err);
+    }
+  }
+  c.no_reboot = vm.count("no-reboot") > 0;
+  c.pg_report = vm.count("pg-report") > 0;
+  c.stats = vm.count("stats") > 0;
+  if (vm.count("kernel")) c.kernel_path = str("kernel");
+  if (vm.count("bios")) c.bios_path = str("bios");
+  if (vm.count("initrd")) c.initrd_path = str("initrd");
+  if (vm.count("append")) c.append = str("append");
+
+  if (c.kernel_path.empty() && c.bios_path.empty())
+    return fail("popek: no guest to run: give -kernel FILE or -bios FILE");
+  if (c.kernel_path.empty() && !c.initrd_path.empty())
+    return fail("popek: -initrd is only allowed with -kernel");
+  if (c.kernel_path.empty() && vm.count("append"))
+    return fail("popek: -append is only allowed with -kernel");
+  const std::pair<const char*, const std::string*> files[] = {
+      {"kernel", &c.kernel_path}, {"bios", &c.bios_path}, {"initrd", &c.initrd_path}};
+  for (const auto& [opt, path] : files) {
+    if (path->empty()) {
+      if (vm.count(opt)) return fail(std::string("popek: -") + opt + ": empty file name");
+      continue;
+    }
+    const std::string err = check_input_file(opt, *path);
+    if (!err.empty()) return fail(err);
+  }
+  return r;
+}
+
+}  // namespace popek::frontend

@@ -1,0 +1,90 @@
+#include "frontend/machine.h"
+
+#include <cstdio>
+
+#include "frontend/loader.h"
+
+namespace popek::frontend {
+
+Machine::Machine(const MachineConfig& cfg)
+    : cfg_(cfg), bus_(cfg.ram_size), mmu_(bus_), cpu_(bus_, mmu_) {
+  bus_.log().mask = cfg_.trace_mask;
+  serial_out_ = devices::open_backend(cfg_.serial);
+  // Two devices on one file share its backend (and so its write position).
+  devices::CharBackend* debugcon_out = nullptr;
+  if (cfg_.debugcon == cfg_.serial && cfg_.serial.rfind("file:", 0) == 0) {
+    debugcon_out = serial_out_.get();
+  } else {
+    debugcon_out_ = devices::open_backend(cfg_.debugcon);
+    debugcon_out = debugcon_out_.get();
+  }
+  debugcon_ = std::make_unique<devices::Debugcon>(bus_, *debugcon_out);
+  post_ = std::make_unique<devices::PostPort>(bus_);
+  port92_ = std::make_unique<devices::SystemControlA>(bus_);
+  uart_ = std::make_unique<devices::Uart16550>(bus_, *serial_out_);
+  // Last, so that -device isa-debug-exit,iobase=N may take over any port.
+  debug_exit_ =
+      std::make_unique<devices::DebugExit>(bus_, cfg_.debug_exit_iobase, cfg_.debug_exit_iosize);
+  bus_.on_a20_change = [this] { cpu_.flush_code_cache(); };
+  if (!cfg_.bios_path.empty()) load_bios(bus_, cfg_.bios_path);
+  boot();
+}
+
+Machine::~Machine() { flush_output(); }
+
+void Machine::boot() {
+  cpu_.reset();
+  bus_.set_a20(true);
+  bus_.reset_devices();
+  bus_.clear_stop();
+  if (!cfg_.kernel_path.empty()) {
+    load_multiboot(bus_, cpu_.s, cfg_);
+    cpu_.set_cr0(cpu_.s.cr[0]);
+    cpu_.update_cpl();
+    cpu_.flush_code_cache();
+  }
+}
+
+void Machine::flush_output() {
+  if (serial_out_) serial_out_->flush();
+  if (debugcon_out_) debugcon_out_->flush();
+  fflush(stdout);
+}
+
+int Machine::run() {
+  for (;;) {
+    const cpu::Cpu::RunExit why = cpu_.run(cpu_.s.icount + kSlice);
+    if (why == cpu::Cpu::RunExit::Budget) {
+      flush_output();
+      if (stop_signal && *stop_signal) return 128 + *stop_signal;
+      continue;
+    }
+    flush_output();
+    if (why == cpu::Cpu::RunExit::Halted) {
+      fprintf(stderr, "popek: guest halted (HLT with no interrupt source) at %04x:%08x\n",
+              cpu_.s.seg[cpu::CS].selector, cpu_.s.eip);
+      return 0;
+    }
+    switch (bus_.stop_reason()) {
+      case bus::StopReason::Exit:
+        return bus_.exit_status();
+      case bus::StopReason::Reset:
+        if (cfg_.no_reboot) {
+          fprintf(stderr, "popek: guest reset (%s); exiting because of -no-reboot\n",
+                  bus_.stop_message().c_str());
+          return 0;
+        }
+        boot();
+        continue;
+      case bus::StopReason::Fatal:
+        fprintf(stderr, "popek: %s\n", bus_.stop_message().c_str());
+        return 1;
+      case bus::StopReason::None:
+        break;
+    }
+    fprintf(stderr, "popek: the CPU stopped without a reason (internal error)\n");
+    return 1;
+  }
+}
+
+}  // namespace popek::frontend

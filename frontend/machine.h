@@ -1,0 +1,75 @@
+// The whole PC: bus, MMU, CPU and devices, built from a MachineConfig, plus the run loop
+// that turns machine stops (exit port, reset, halt, fatal guest state) into an exit
+// status.
+#pragma once
+
+#include <csignal>
+#include <memory>
+#include <string>
+
+#include "bus/bus.h"
+#include "cpu/cpu.h"
+#include "devices/char_backend.h"
+#include "devices/debug_exit.h"
+#include "devices/debugcon.h"
+#include "devices/post_port.h"
+#include "devices/system_control.h"
+#include "devices/uart16550.h"
+#include "frontend/machine_config.h"
+#include "mmu/mmu.h"
+
+namespace popek::frontend {
+
+class Machine {
+ public:
+  // Instructions per turn of the run loop: how often host signals and output flushing are
+  // looked at.
+  static constexpr uint64_t kSlice = 1'000'000;
+
+  // Builds the machine and loads the guest. Throws LoadError or devices::BackendError
+  // (one line naming the file or option) on bad input.
+  explicit Machine(const MachineConfig& cfg);
+  ~Machine();
+  Machine(const Machine&) = delete;
+  Machine& operator=(const Machine&) = delete;
+
+  // Run the guest until it stops; returns the process exit status:
+  //   isa-debug-exit         (value << 1) | 1
+  //   HLT, nothing to wake   0 (no interrupt source exists yet)
+  //   reset with -no-reboot  0 (as QEMU); without it the machine reboots and continues
+  //   fatal guest state      1
+  //   host signal            128 + signal number
+  // Messages go to stderr after the guest's output is flushed.
+  int run();
+
+  // Set asynchronously by a signal handler to the signal's number; run() stops at the
+  // end of the current slice.
+  const volatile std::sig_atomic_t* stop_signal = nullptr;
+
+  // Power-on state: CPU reset, A20 on, devices reset, the -kernel image loaded again
+  // (RAM and the ROM keep their contents, as across a PC reset).
+  void boot();
+  // Push buffered guest output to the host.
+  void flush_output();
+
+  const MachineConfig& config() const { return cfg_; }
+  bus::Bus& bus() { return bus_; }
+  mmu::Mmu& mmu() { return mmu_; }
+  cpu::Cpu& cpu() { return cpu_; }
+  devices::Uart16550& serial() { return *uart_; }
+
+ private:
+  MachineConfig cfg_;
+  bus::Bus bus_;
+  mmu::Mmu mmu_;
+  cpu::Cpu cpu_;
+  std::unique_ptr<devices::CharBackend> serial_out_;
+  std::unique_ptr<devices::CharBackend> debugcon_out_;
+  std::unique_ptr<devices::Debugcon> debugcon_;
+  std::unique_ptr<devices::DebugExit> debug_exit_;
+  std::unique_ptr<devices::PostPort> post_;
+  std::unique_ptr<devices::SystemControlA> port92_;
+  std::unique_ptr<devices::Uart16550> uart_;
+};
+
+}  // namespace popek::frontend

@@ -1,0 +1,83 @@
+// popek: parse the command line, build the machine, run it, report.
+#include <cerrno>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <new>
+#include <string>
+#include <vector>
+
+#include "frontend/cli.h"
+#include "frontend/machine.h"
+#include "frontend/report.h"
+
+namespace {
+
+volatile std::sig_atomic_t g_signal = 0;
+
+void on_signal(int sig) { g_signal = sig; }
+
+// SIGINT/SIGTERM end the run at the next slice; a second one kills (SA_RESETHAND).
+void install_signal_handlers() {
+  struct sigaction sa;
+  std::memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_signal;
+  sa.sa_flags = SA_RESETHAND;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+}
+
+int run(int argc, char** argv) {
+  using namespace popek::frontend;
+  const CliResult cli = parse_cli(std::vector<std::string>(argv + 1, argv + argc));
+  if (cli.exit) {
+    fputs(cli.out.c_str(), stdout);
+    if (!cli.error.empty()) fprintf(stderr, "%s\n", cli.error.c_str());
+    return cli.status;
+  }
+  const MachineConfig& cfg = cli.config;
+  if (cfg.engine == Engine::Jit) {
+    fprintf(stderr, "popek: --engine=jit is not available yet; use --engine=interp\n");
+    return 1;
+  }
+  FILE* trace = nullptr;
+  if (!cfg.trace_file.empty()) {
+    trace = fopen(cfg.trace_file.c_str(), "w");
+    if (!trace) {
+      fprintf(stderr, "popek: -D %s: cannot create: %s\n", cfg.trace_file.c_str(), strerror(errno));
+      return 1;
+    }
+  }
+  int status;
+  {
+    Machine m(cfg);
+    if (trace) m.bus().log().out = trace;
+    install_signal_handlers();
+    m.stop_signal = &g_signal;
+    status = m.run();
+    m.flush_output();
+    if (cfg.pg_report) fputs(pg_report(m.cpu()).c_str(), stderr);
+    if (cfg.stats) fputs(stats_report(m.cpu()).c_str(), stderr);
+  }
+  if (trace) fclose(trace);
+  return status & 0xFF;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const std::bad_alloc&) {
+    fflush(stdout);
+    fprintf(stderr, "popek: out of host memory (is -m too large for this host?)\n");
+  } catch (const std::exception& e) {
+    fflush(stdout);
+    fprintf(stderr, "popek: %s\n", e.what());
+  } catch (...) {
+    fflush(stdout);
+    fprintf(stderr, "popek: internal error: unknown exception\n");
+  }
+  return 1;
+}

@@ -1,0 +1,250 @@
+// Command line translation and parsing: good options fill MachineConfig, every bad one is
+// exactly one "popek: " line naming the option or file, with status 1.
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "bus/log.h"
+#include "frontend/cli.h"
+#include "temp_files.h"
+
+namespace popek::frontend {
+namespace {
+
+using Args = std::vector<std::string>;
+
+TEST(TranslateArgs, QemuSpellingsBecomeBoostLongOptions) {
+  const TranslatedArgs t = translate_args(
+      {"-kernel", "k.elf", "-m", "64", "-no-reboot", "-nographic", "-d", "int,cpu", "-D", "log",
+       "-engine", "interp", "-serial", "none", "-debugcon", "stdio", "-device", "isa-debug-exit"});
+  ASSERT_EQ(t.error, "");
+  const Args want = {"--kernel=k.elf", "--memory=64", "--no-reboot", "--nographic",
+                     "--debug=int,cpu", "--logfile=log", "--engine=interp", "--serial=none",
+                     "--debugcon=stdio", "--device=isa-debug-exit"};
+  EXPECT_EQ(t.args, want);
+}
+
+TEST(TranslateArgs, LongFormsAndEqualsSignsPassThrough) {
+  const TranslatedArgs t =
+      translate_args({"--engine=jit", "--pg-report", "--stats", "--kernel", "k", "-bios=b.bin"});
+  ASSERT_EQ(t.error, "");
+  const Args want = {"--engine=jit", "--pg-report", "--stats", "--kernel=k", "--bios=b.bin"};
+  EXPECT_EQ(t.args, want);
+}
+
+TEST(TranslateArgs, ValuesThatLookLikeOptionsStayValues) {
+  const TranslatedArgs t = translate_args({"-append", "-v --quiet", "-initrd", "-x"});
+  ASSERT_EQ(t.error, "");
+  const Args want = {"--append=-v --quiet", "--initrd=-x"};
+  EXPECT_EQ(t.args, want);
+}
+
+TEST(TranslateArgs, HelpSpellings) {
+  for (const char* h : {"-h", "-help", "--help"}) {
+    const TranslatedArgs t = translate_args({h});
+    ASSERT_EQ(t.error, "") << h;
+    EXPECT_EQ(t.args, Args{"--help"}) << h;
+  }
+}
+
+TEST(TranslateArgs, Errors) {
+  EXPECT_EQ(translate_args({"-foo"}).error, "popek: unknown option '-foo' (try --help)");
+  EXPECT_EQ(translate_args({"--kernelx=1"}).error, "popek: unknown option '--kernelx=1' (try --help)");
+  // Single-dash spellings of the Boost long names are not QEMU's: -memory is unknown.
+  EXPECT_NE(translate_args({"-memory", "4"}).error, "");
+  EXPECT_EQ(translate_args({"-kernel"}).error, "popek: option '-kernel' requires a value");
+  EXPECT_EQ(translate_args({"-no-reboot=1"}).error, "popek: option '-no-reboot' takes no value");
+  EXPECT_EQ(translate_args({"k.elf"}).error,
+            "popek: unexpected argument 'k.elf' (options start with '-')");
+  EXPECT_EQ(translate_args({"-"}).error, "popek: unexpected argument '-' (options start with '-')");
+}
+
+TEST(RamSize, Suffixes) {
+  uint64_t b = 0;
+  EXPECT_TRUE(parse_ram_size("64", b));
+  EXPECT_EQ(b, 64ull << 20);
+  EXPECT_TRUE(parse_ram_size("2048K", b));
+  EXPECT_EQ(b, 2048ull << 10);
+  EXPECT_TRUE(parse_ram_size("32M", b));
+  EXPECT_EQ(b, 32ull << 20);
+  EXPECT_TRUE(parse_ram_size("1g", b));
+  EXPECT_EQ(b, 1ull << 30);
+  EXPECT_FALSE(parse_ram_size("", b));
+  EXPECT_FALSE(parse_ram_size("M", b));
+  EXPECT_FALSE(parse_ram_size("12X", b));
+  EXPECT_FALSE(parse_ram_size("12MB", b));
+  EXPECT_FALSE(parse_ram_size("-5", b));
+  EXPECT_FALSE(parse_ram_size("99999999999999999999", b));
+}
+
+class Cli : public ::testing::Test {
+ protected:
+  void SetUp() override { kernel = files.write("k.elf", std::string("not checked here")); }
+
+  // Parse and expect one error line.
+  std::string error_of(const Args& a) {
+    const CliResult r = parse_cli(a);
+    EXPECT_TRUE(r.exit);
+    EXPECT_EQ(r.status, 1);
+    EXPECT_EQ(r.error.rfind("popek: ", 0), 0u) << r.error;
+    EXPECT_EQ(r.error.find('\n'), std::string::npos) << r.error;
+    EXPECT_EQ(r.out, "");
+    return r.error;
+  }
+  Args with_kernel(Args a) {
+    a.insert(a.begin(), {"-kernel", kernel});
+    return a;
+  }
+
+  TempFiles files;
+  std::string kernel;
+};
+
+TEST_F(Cli, Defaults) {
+  const CliResult r = parse_cli({"-kernel", kernel});
+  ASSERT_FALSE(r.exit) << r.error;
+  const MachineConfig& c = r.config;
+  EXPECT_EQ(c.kernel_path, kernel);
+  EXPECT_EQ(c.ram_size, 128ull << 20);
+  EXPECT_EQ(c.serial, "stdio");
+  EXPECT_EQ(c.debugcon, "none");
+  EXPECT_EQ(c.debug_exit_iobase, 0xF4);
+  EXPECT_EQ(c.debug_exit_iosize, 4);
+  EXPECT_EQ(c.engine, Engine::Interp);
+  EXPECT_FALSE(c.no_reboot);
+  EXPECT_FALSE(c.pg_report);
+  EXPECT_FALSE(c.stats);
+  EXPECT_EQ(c.trace_mask, 0u);
+}
+
+TEST_F(Cli, TheGuestTestCommandLine) {
+  const CliResult r = parse_cli({"-m", "32", "-nographic", "-no-reboot", "-serial", "none",
+                                 "-debugcon", "stdio", "-device",
+                                 "isa-debug-exit,iobase=0xf4,iosize=4", "-kernel", kernel});
+  ASSERT_FALSE(r.exit) << r.error;
+  EXPECT_EQ(r.config.ram_size, 32ull << 20);
+  EXPECT_TRUE(r.config.no_reboot);
+  EXPECT_EQ(r.config.serial, "none");
+  EXPECT_EQ(r.config.debugcon, "stdio");
+  EXPECT_EQ(r.config.debug_exit_iobase, 0xF4);
+  EXPECT_EQ(r.config.debug_exit_iosize, 4);
+}
+
+TEST_F(Cli, EverythingElse) {
+  const std::string initrd = files.write("initrd", std::string("mod"));
+  const std::string bios = files.write("bios.bin", std::vector<uint8_t>(65536, 0xFF));
+  const CliResult r = parse_cli(
+      {"--kernel", kernel, "-initrd", initrd, "-append", "console=ttyS0 -v", "-bios", bios,
+       "--engine=jit", "--pg-report", "--stats", "-d", "in_asm,int,exec,cpu,guest_errors,unimp,ioport",
+       "-D", "trace.log", "-serial", "file:serial.txt", "-device", "isa-debug-exit,iobase=1281,iosize=0x2"});
+  ASSERT_FALSE(r.exit) << r.error;
+  const MachineConfig& c = r.config;
+  EXPECT_EQ(c.initrd_path, initrd);
+  EXPECT_EQ(c.append, "console=ttyS0 -v");
+  EXPECT_EQ(c.bios_path, bios);
+  EXPECT_EQ(c.engine, Engine::Jit);
+  EXPECT_TRUE(c.pg_report);
+  EXPECT_TRUE(c.stats);
+  EXPECT_EQ(c.trace_mask, bus::trace::IN_ASM | bus::trace::INT | bus::trace::EXEC | bus::trace::CPU |
+                              bus::trace::GUEST_ERRORS | bus::trace::UNIMP | bus::trace::IOPORT);
+  EXPECT_EQ(c.trace_file, "trace.log");
+  EXPECT_EQ(c.serial, "file:serial.txt");
+  EXPECT_EQ(c.debug_exit_iobase, 1281);
+  EXPECT_EQ(c.debug_exit_iosize, 2);
+}
+
+TEST_F(Cli, BiosAlone) {
+  const std::string bios = files.write("bios.bin", std::vector<uint8_t>(4096, 0));
+  const CliResult r = parse_cli({"-bios", bios});
+  ASSERT_FALSE(r.exit) << r.error;
+  EXPECT_EQ(r.config.bios_path, bios);
+  EXPECT_EQ(r.config.kernel_path, "");
+}
+
+TEST_F(Cli, HelpVersionAndDHelpExitZero) {
+  CliResult r = parse_cli({"--help"});
+  EXPECT_TRUE(r.exit);
+  EXPECT_EQ(r.status, 0);
+  EXPECT_NE(r.out.find("-kernel"), std::string::npos);
+  EXPECT_NE(r.out.find("--engine"), std::string::npos);
+  r = parse_cli({"-version"});
+  EXPECT_TRUE(r.exit);
+  EXPECT_EQ(r.status, 0);
+  EXPECT_EQ(r.out, std::string("popek ") + POPEK_VERSION + "\n");
+  r = parse_cli({"-d", "help"});
+  EXPECT_TRUE(r.exit);
+  EXPECT_EQ(r.status, 0);
+  EXPECT_EQ(r.error, "");
+  for (const char* item : {"in_asm", "int", "exec", "cpu", "guest_errors", "unimp", "ioport"})
+    EXPECT_NE(r.out.find(item), std::string::npos) << item;
+}
+
+TEST_F(Cli, MemoryLimits) {
+  EXPECT_EQ(parse_cli(with_kernel({"-m", "1"})).config.ram_size, 1ull << 20);
+  EXPECT_EQ(parse_cli(with_kernel({"-m", "3G"})).config.ram_size, 3ull << 30);
+  EXPECT_EQ(error_of(with_kernel({"-m", "1023K"})),
+            "popek: -m 1023K: guest RAM must be between 1 MiB and 3 GiB");
+  EXPECT_EQ(error_of(with_kernel({"-m", "0"})),
+            "popek: -m 0: guest RAM must be between 1 MiB and 3 GiB");
+  EXPECT_EQ(error_of(with_kernel({"-m", "3073"})),
+            "popek: -m 3073: guest RAM must be between 1 MiB and 3 GiB");
+  EXPECT_EQ(error_of(with_kernel({"-m", "lots"})),
+            "popek: -m lots: bad size (a number of MiB, or with a K, M or G suffix)");
+}
+
+TEST_F(Cli, BadValues) {
+  EXPECT_EQ(error_of(with_kernel({"-d", "int,bogus"})),
+            "popek: -d: unknown log item 'bogus' (try -d help)");
+  EXPECT_EQ(error_of(with_kernel({"-serial", "pty"})),
+            "popek: -serial pty: unsupported backend (use stdio, file:PATH or none)");
+  EXPECT_EQ(error_of(with_kernel({"-debugcon", "file:"})),
+            "popek: -debugcon file:: unsupported backend (use stdio, file:PATH or none)");
+  EXPECT_EQ(error_of(with_kernel({"--engine=fast"})),
+            "popek: --engine fast: unknown engine (use interp or jit)");
+  EXPECT_EQ(error_of(with_kernel({"-device", "e1000"})),
+            "popek: -device e1000: unsupported device 'e1000' (popek has isa-debug-exit only)");
+  EXPECT_EQ(error_of(with_kernel({"-device", "isa-debug-exit,irq=5"})),
+            "popek: -device isa-debug-exit,irq=5: unknown property 'irq' (use iobase=N, iosize=N)");
+  EXPECT_EQ(error_of(with_kernel({"-device", "isa-debug-exit,iobase=zz"})),
+            "popek: -device isa-debug-exit,iobase=zz: bad iobase value 'zz'");
+  EXPECT_EQ(error_of(with_kernel({"-device", "isa-debug-exit,iobase=0x10000"})),
+            "popek: -device isa-debug-exit,iobase=0x10000: iobase must be at most 0xffff");
+  EXPECT_EQ(error_of(with_kernel({"-device", "isa-debug-exit,iosize=0"})),
+            "popek: -device isa-debug-exit,iosize=0: iosize must be 1 to 0x10000 - iobase");
+  EXPECT_EQ(error_of(with_kernel({"-D", ""})), "popek: -D: empty file name");
+}
+
+TEST_F(Cli, RepeatedOptionIsAnError) {
+  const std::string e = error_of({"-kernel", kernel, "-kernel", kernel});
+  EXPECT_NE(e.find("kernel"), std::string::npos) << e;
+}
+
+TEST_F(Cli, UnknownOptionAndMissingValue) {
+  EXPECT_EQ(error_of(with_kernel({"-cdrom", "x.iso"})), "popek: unknown option '-cdrom' (try --help)");
+  EXPECT_EQ(error_of(with_kernel({"-m"})), "popek: option '-m' requires a value");
+}
+
+TEST_F(Cli, GuestFiles) {
+  EXPECT_EQ(error_of({}), "popek: no guest to run: give -kernel FILE or -bios FILE");
+  EXPECT_EQ(error_of({"-m", "32"}), "popek: no guest to run: give -kernel FILE or -bios FILE");
+  const std::string missing = files.path_for("missing.elf");
+  EXPECT_EQ(error_of({"-kernel", missing}),
+            "popek: -kernel " + missing + ": No such file or directory");
+  const std::string empty = files.write("empty.elf", std::string());
+  EXPECT_EQ(error_of({"-kernel", empty}), "popek: -kernel " + empty + ": file is empty");
+  EXPECT_EQ(error_of({"-bios", ::testing::TempDir()}),
+            "popek: -bios " + ::testing::TempDir() + ": not a regular file");
+  EXPECT_EQ(error_of({"-kernel", ""}), "popek: -kernel: empty file name");
+  EXPECT_EQ(error_of(with_kernel({"-initrd", missing})),
+            "popek: -initrd " + missing + ": No such file or directory");
+}
+
+TEST_F(Cli, InitrdAndAppendNeedAKernel) {
+  const std::string bios = files.write("bios.bin", std::vector<uint8_t>(4096, 0));
+  EXPECT_EQ(error_of({"-bios", bios, "-initrd", kernel}), "popek: -initrd is only allowed with -kernel");
+  EXPECT_EQ(error_of({"-bios", bios, "-append", "x"}), "popek: -append is only allowed with -kernel");
+}
+
+}  // namespace
+}  // namespace popek::frontend
