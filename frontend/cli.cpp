@@ -78,8 +78,7 @@ std::string usage() {
        "Options (a single or a double dash both work):\n";
   for (const OptionSpec& s : kOptions) {
     if (!s.help) continue;
-    std::string left = std::string("-") + s.qemu;
-    if (std::strcmp(s.qemu, s.name) != 0) left += std::string(", --") + s.name;
+    std::string left = std::string("-") + s.qemu + ", --" + s.name;
     if (s.takes_value) left += " VALUE";
     char line[256];
     snprintf(line, sizeof line, "  %-24s %s\n", left.c_str(), s.help);
@@ -196,7 +195,14 @@ TranslatedArgs translate_args(const std::vector<std::string>& args) {
       t.error = "popek: option '" + shown + "' requires a value";
       return t;
     }
-    t.args.push_back(std::string("--") + o->name + "=" + value);
+    // "--name=" with nothing after it is a Boost syntax error: an empty value (-append "")
+    // goes as the next token instead.
+    if (value.empty()) {
+      t.args.push_back(std::string("--") + o->name);
+      t.args.push_back(value);
+    } else {
+      t.args.push_back(std::string("--") + o->name + "=" + value);
+    }
   }
   return t;
 }
@@ -250,7 +256,8 @@ CliResult parse_cli(const std::vector<std::string>& raw) {
   }
   po::variables_map vm;
   try {
-    const auto style = po::command_line_style::allow_long | po::command_line_style::long_allow_adjacent;
+    const auto style = po::command_line_style::allow_long | po::command_line_style::long_allow_adjacent |
+                       po::command_line_style::long_allow_next;
     po::store(po::command_line_parser(t.args).options(desc).style(style).run(), vm);
     po::notify(vm);
   } catch (const std::exception& e) {
@@ -318,6 +325,10 @@ CliResult parse_cli(const std::vector<std::string>& raw) {
   if (vm.count("initrd")) c.initrd_path = str("initrd");
   if (vm.count("append")) c.append = str("append");
 
+  for (const char* opt : {"kernel", "bios", "initrd"}) {
+    if (vm.count(opt) && str(opt).empty())
+      return fail(std::string("popek: -") + opt + ": empty file name");
+  }
   if (c.kernel_path.empty() && c.bios_path.empty())
     return fail("popek: no guest to run: give -kernel FILE or -bios FILE");
   if (c.kernel_path.empty() && !c.initrd_path.empty())
@@ -327,10 +338,7 @@ CliResult parse_cli(const std::vector<std::string>& raw) {
   const std::pair<const char*, const std::string*> files[] = {
       {"kernel", &c.kernel_path}, {"bios", &c.bios_path}, {"initrd", &c.initrd_path}};
   for (const auto& [opt, path] : files) {
-    if (path->empty()) {
-      if (vm.count(opt)) return fail(std::string("popek: -") + opt + ": empty file name");
-      continue;
-    }
+    if (path->empty()) continue;
     const std::string err = check_input_file(opt, *path);
     if (!err.empty()) return fail(err);
   }

@@ -40,6 +40,12 @@ TEST(TranslateArgs, ValuesThatLookLikeOptionsStayValues) {
   EXPECT_EQ(t.args, want);
 }
 
+TEST(TranslateArgs, EmptyValuesBecomeTheNextToken) {
+  const TranslatedArgs t = translate_args({"-append", ""});
+  ASSERT_EQ(t.error, "");
+  EXPECT_EQ(t.args, (Args{"--append", ""}));
+}
+
 TEST(TranslateArgs, HelpSpellings) {
   for (const char* h : {"-h", "-help", "--help"}) {
     const TranslatedArgs t = translate_args({h});
@@ -152,6 +158,13 @@ TEST_F(Cli, EverythingElse) {
   EXPECT_EQ(c.serial, "file:serial.txt");
   EXPECT_EQ(c.debug_exit_iobase, 1281);
   EXPECT_EQ(c.debug_exit_iosize, 2);
+}
+
+TEST_F(Cli, EmptyAppendIsAllowed) {
+  const CliResult r = parse_cli(with_kernel({"-append", "", "-no-reboot"}));
+  ASSERT_FALSE(r.exit) << r.error;
+  EXPECT_EQ(r.config.append, "");
+  EXPECT_TRUE(r.config.no_reboot);
 }
 
 TEST_F(Cli, BiosAlone) {

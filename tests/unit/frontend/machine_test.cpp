@@ -1,0 +1,147 @@
+// The Machine's run loop end to end on tiny multiboot kernels: exit port, HLT, reset with
+// and without -no-reboot, host signals. Needs the interpreter (cpu/).
+#include <gtest/gtest.h>
+
+#include <csignal>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "frontend/loader.h"
+#include "frontend/machine.h"
+#include "temp_files.h"
+
+namespace popek::frontend {
+namespace {
+
+using Bytes = std::vector<uint8_t>;
+
+// A multiboot kernel in a.out-kludge form: the header, then `code`, loaded at 1 MiB and
+// entered at the first code byte.
+Bytes kludge_kernel(const Bytes& code) {
+  const uint32_t base = 0x100000, flags = mb::kFlagAoutKludge;
+  const uint32_t words[8] = {mb::kHeaderMagic, flags, 0u - mb::kHeaderMagic - flags, base, base,
+                             0, 0, base + 32};
+  Bytes k(32);
+  std::memcpy(k.data(), words, 32);
+  k.insert(k.end(), code.begin(), code.end());
+  return k;
+}
+
+std::string slurp(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+class MachineRun : public ::testing::Test {
+ protected:
+  MachineConfig config(const Bytes& code) {
+    MachineConfig c;
+    c.ram_size = 4u << 20;
+    c.kernel_path = files.write("kernel.bin", kludge_kernel(code));
+    debugcon_path = files.path_for("debugcon.txt");
+    serial_path = files.path_for("serial.txt");
+    c.debugcon = "file:" + debugcon_path;
+    c.serial = "file:" + serial_path;
+    return c;
+  }
+
+  TempFiles files;
+  std::string debugcon_path, serial_path;
+};
+
+TEST_F(MachineRun, ExitPortGivesTheStatusAndOutputReachesTheBackends) {
+  const Bytes code = {
+      0xB0, 'A', 0xE6, 0xE9,              // mov al,'A'; out 0xE9,al
+      0x66, 0xBA, 0xF8, 0x03,             // mov dx,0x3F8
+      0xB0, 'S', 0xEE,                    // mov al,'S'; out dx,al
+      0xB0, 0x10, 0xE6, 0xF4,             // mov al,0x10; out 0xF4,al
+      0xF4,                               // hlt (not reached)
+  };
+  {
+    Machine m(config(code));
+    EXPECT_EQ(m.run(), 33);
+  }
+  EXPECT_EQ(slurp(debugcon_path), "A");
+  EXPECT_EQ(slurp(serial_path), "S");
+}
+
+TEST_F(MachineRun, MovedExitPort) {
+  MachineConfig c = config({0x66, 0xBA, 0x01, 0x05, 0xB0, 0x02, 0xEE, 0xF4});  // out 0x501, 2
+  c.debug_exit_iobase = 0x501;
+  c.debug_exit_iosize = 2;
+  Machine m(c);
+  EXPECT_EQ(m.run(), 5);
+}
+
+TEST_F(MachineRun, HaltWithNoInterruptSourceStopsWithStatusZero) {
+  Machine m(config({0xFA, 0xF4}));  // cli; hlt
+  EXPECT_EQ(m.run(), 0);
+  EXPECT_EQ(m.cpu().s.eip, 0x100000u + 32 + 2);
+}
+
+TEST_F(MachineRun, ResetWithNoRebootExitsZero) {
+  MachineConfig c = config({0xB0, 0x01, 0xE6, 0x92, 0xF4});  // port 0x92 bit 0
+  c.no_reboot = true;
+  Machine m(c);
+  EXPECT_EQ(m.run(), 0);
+  EXPECT_EQ(m.bus().stop_reason(), bus::StopReason::Reset);
+}
+
+TEST_F(MachineRun, ResetRebootsAndReloadsTheKernel) {
+  const Bytes code = {
+      0x80, 0x3D, 0x00, 0x05, 0x00, 0x00, 0x00,  // cmp byte [0x500],0
+      0x75, 0x0F,                                // jne second
+      0xC6, 0x05, 0x00, 0x05, 0x00, 0x00, 0x01,  // mov byte [0x500],1
+      0xB0, 'R', 0xE6, 0xE9,                     // mov al,'R'; out 0xE9,al
+      0xB0, 0x01, 0xE6, 0x92,                    // reset through port 0x92 (A20 off too)
+      0xB0, 'X', 0xE6, 0xE9,                     // second: mov al,'X'; out 0xE9,al
+      0xB0, 0x10, 0xE6, 0xF4,                    // exit 33
+      0xF4,
+  };
+  {
+    Machine m(config(code));
+    EXPECT_EQ(m.run(), 33);
+    EXPECT_TRUE(m.bus().a20());  // the reboot turned A20 back on
+  }
+  EXPECT_EQ(slurp(debugcon_path), "RX");
+}
+
+TEST_F(MachineRun, HostSignalStopsTheRun) {
+  Machine m(config({0xEB, 0xFE}));  // jmp $
+  volatile std::sig_atomic_t sig = SIGTERM;
+  m.stop_signal = &sig;
+  EXPECT_EQ(m.run(), 128 + SIGTERM);
+  EXPECT_GE(m.cpu().s.icount, Machine::kSlice);
+}
+
+TEST_F(MachineRun, BadBackendIsAnErrorNamingTheFile) {
+  MachineConfig c = config({0xF4});
+  c.serial = "file:/nonexistent-dir/serial.txt";
+  try {
+    Machine m(c);
+    FAIL() << "no error";
+  } catch (const devices::BackendError& e) {
+    EXPECT_NE(std::string(e.what()).find("/nonexistent-dir/serial.txt"), std::string::npos);
+  }
+}
+
+TEST_F(MachineRun, BiosStartsAtTheResetVector) {
+  MachineConfig c;
+  c.ram_size = 1u << 20;
+  Bytes rom(4096, 0xF4);  // hlt everywhere
+  c.bios_path = files.write("bios.bin", rom);
+  c.serial = "none";
+  Machine m(c);
+  EXPECT_EQ(m.cpu().s.seg[cpu::CS].selector, 0xF000);
+  EXPECT_EQ(m.cpu().s.eip, 0xFFF0u);
+  EXPECT_EQ(m.run(), 0);
+  EXPECT_EQ(m.cpu().s.eip, 0xFFF1u);
+}
+
+}  // namespace
+}  // namespace popek::frontend
