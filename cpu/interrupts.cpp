@@ -130,8 +130,8 @@ Status Cpu::interrupt(uint8_t vector, IntSource src, bool has_error, uint32_t er
     TRY(write_via(ss_cache, o, w, return_eip, user));
     TRY(write_via(ss_cache, (o + w) & mask, w, old_cs, user));
     TRY(write_via(ss_cache, (o + 2 * w) & mask, w, old_flags, user));
-    TRY(write_via(ss_cache, (o + 3 * w) & mask, w, s.seg[SS].selector, user));
-    TRY(write_via(ss_cache, (o + 4 * w) & mask, w, s.gpr[ESP], user));
+    TRY(write_via(ss_cache, (o + 3 * w) & mask, w, s.gpr[ESP], user));
+    TRY(write_via(ss_cache, (o + 4 * w) & mask, w, s.seg[SS].selector, user));
     TRY(mark_accessed(ss_sel, ssd));
     TRY(mark_accessed(sel, cs));
     s.seg[SS] = ss_cache;
