@@ -26,11 +26,18 @@ Machine::Machine(const MachineConfig& cfg)
   debug_exit_ =
       std::make_unique<devices::DebugExit>(bus_, cfg_.debug_exit_iobase, cfg_.debug_exit_iosize);
   bus_.on_a20_change = [this] { cpu_.flush_code_cache(); };
+  if (cfg_.engine == Engine::Jit) {
+    jit_ = std::make_unique<jit::CallThreaded>();
+    cpu_.runner = jit_.get();
+  }
   if (!cfg_.bios_path.empty()) load_bios(bus_, cfg_.bios_path);
   boot();
 }
 
-Machine::~Machine() { flush_output(); }
+Machine::~Machine() {
+  flush_output();
+  cpu_.runner = nullptr;
+}
 
 void Machine::boot() {
   cpu_.reset();

@@ -16,6 +16,7 @@
 #include "devices/system_control.h"
 #include "devices/uart16550.h"
 #include "frontend/machine_config.h"
+#include "jit/call_threaded.h"
 #include "mmu/mmu.h"
 
 namespace popek::frontend {
@@ -63,6 +64,8 @@ class Machine {
   bus::Bus bus_;
   mmu::Mmu mmu_;
   cpu::Cpu cpu_;
+  // The JIT with --engine=jit (declared after the CPU: destroyed before it).
+  std::unique_ptr<jit::CallThreaded> jit_;
   std::unique_ptr<devices::CharBackend> serial_out_;
   std::unique_ptr<devices::CharBackend> debugcon_out_;
   std::unique_ptr<devices::Debugcon> debugcon_;

@@ -37,10 +37,6 @@ int run(int argc, char** argv) {
     return cli.status;
   }
   const MachineConfig& cfg = cli.config;
-  if (cfg.engine == Engine::Jit) {
-    fprintf(stderr, "popek: --engine=jit is not available yet; use --engine=interp\n");
-    return 1;
-  }
   FILE* trace = nullptr;
   if (!cfg.trace_file.empty()) {
     trace = fopen(cfg.trace_file.c_str(), "w");

@@ -3,7 +3,8 @@
 # with the expected text.
 #
 # usage: run_guest.sh MODE EMULATOR KIND IMAGE EXPECTED [DEPARTURES]
-#   MODE        popek | qemu   (qemu adds -M isapc -cpu pentium2 -monitor none)
+#   MODE        popek | popek-jit | qemu   (popek-jit adds --engine=jit; qemu adds
+#               -M isapc -cpu pentium2 -monitor none)
 #   EMULATOR    path of the emulator executable
 #   KIND        kernel (multiboot ELF, -kernel) | bios (64 KiB ROM, -bios)
 #   IMAGE       the guest image
@@ -21,7 +22,7 @@
 
 set -u
 if [ $# -lt 5 ]; then
-    echo "usage: $0 popek|qemu EMULATOR kernel|bios IMAGE EXPECTED [DEPARTURES]" >&2
+    echo "usage: $0 popek|popek-jit|qemu EMULATOR kernel|bios IMAGE EXPECTED [DEPARTURES]" >&2
     exit 2
 fi
 mode=$1 emu=$2 kind=$3 image=$4 expected=$5 departures=${6:-}
@@ -35,6 +36,7 @@ case $kind in
 esac
 case $mode in
     popek) machopts= ;;
+    popek-jit) machopts=--engine=jit ;;
     qemu)  machopts="-M isapc -cpu pentium2 -monitor none" ;;
     *) echo "bad mode: $mode" >&2; exit 2 ;;
 esac
