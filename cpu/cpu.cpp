@@ -15,6 +15,8 @@ namespace popek::cpu {
 Cpu::Cpu(bus::Bus& bus, mmu::Mmu& mmu)
     : bus_(bus), mmu_(mmu), blocks_(std::make_unique<BlockCache>(*this)) {
   census.assign(kInsnTableSize, 0);
+  census_faulted.assign(kInsnTableSize, 0);
+  census_user.assign(kInsnTableSize, 0);
   reset();
 }
 

@@ -263,7 +263,9 @@ class Cpu {
   void flush_code_cache();
 
   // --- census and statistics
-  std::vector<uint64_t> census;  // executions per instruction-table row (non-innocuous)
+  std::vector<uint64_t> census;          // retirements per table row (non-innocuous rows)
+  std::vector<uint64_t> census_faulted;  // faults per table row (non-innocuous rows)
+  std::vector<uint64_t> census_user;     // retirements at CPL 3 per table row
   uint64_t blocks_decoded = 0;
 
   bus::Bus& bus() { return bus_; }

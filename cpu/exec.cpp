@@ -89,6 +89,7 @@ bool Cpu::step(const Insn& in) {
   current = &in;
   if (tracing_) trace_insn(*this, in);
   Status st;
+  const bool user = s.cpl == 3;  // the census counts CPL-3 executions separately
   if (static_cast<uint64_t>(s.eip) + in.len - 1 > s.seg[CS].limit) {
     st = gp(0);
   } else if (in.bad) {
@@ -102,11 +103,15 @@ bool Cpu::step(const Insn& in) {
   if (st == Status::Ok) {
     s.eip = next_eip_;
     ++s.icount;
-    if (kInsnTable[in.row].cls != InsnClass::Innocuous) ++census[in.row];
+    if (kInsnTable[in.row].cls != InsnClass::Innocuous) {
+      ++census[in.row];
+      if (user) ++census_user[in.row];
+    }
     return !smc_hit_;
   }
   switch (st) {
     case Status::Fault:
+      if (in.fn && kInsnTable[in.row].cls != InsnClass::Innocuous) ++census_faulted[in.row];
       deliver_pending_exception();
       break;
     case Status::Halt:

@@ -24,35 +24,48 @@ std::string line(const char* fmt, ...) {
 
 }  // namespace
 
-std::string format_pg_report(const std::vector<uint64_t>& census, uint64_t instructions) {
+std::string format_pg_report(const std::vector<uint64_t>& retired,
+                             const std::vector<uint64_t>& user,
+                             const std::vector<uint64_t>& faulted, uint64_t instructions) {
   using cpu::InsnClass;
   constexpr InsnClass kOrder[] = {InsnClass::Privileged, InsnClass::Sensitive, InsnClass::Io};
+  auto at = [](const std::vector<uint64_t>& v, size_t i) { return i < v.size() ? v[i] : 0; };
   std::string out = "popek: Popek-Goldberg census (non-innocuous instructions executed)\n";
-  out += line("  %-20s %-11s %15s", "instruction", "class", "count");
-  uint64_t all = 0;
+  out += line("  %-20s %-11s %15s %12s %12s", "instruction", "class", "retired", "at CPL 3",
+              "faulted");
+  uint64_t all = 0, all_user = 0, all_faulted = 0;
   for (InsnClass cls : kOrder) {
     std::vector<size_t> rows;
-    for (size_t i = 0; i < census.size() && i < cpu::kInsnTableSize; ++i)
-      if (census[i] && cpu::kInsnTable[i].cls == cls) rows.push_back(i);
+    for (size_t i = 0; i < cpu::kInsnTableSize; ++i)
+      if ((at(retired, i) || at(faulted, i)) && cpu::kInsnTable[i].cls == cls) rows.push_back(i);
     std::sort(rows.begin(), rows.end(), [&](size_t a, size_t b) {
-      if (census[a] != census[b]) return census[a] > census[b];
+      const uint64_t ca = at(retired, a) + at(faulted, a), cb = at(retired, b) + at(faulted, b);
+      if (ca != cb) return ca > cb;
       return std::string(cpu::kInsnTable[a].name) < cpu::kInsnTable[b].name;
     });
-    uint64_t total = 0;
+    uint64_t total = 0, total_user = 0, total_faulted = 0;
     for (size_t r : rows) {
-      out += line("  %-20s %-11s %15" PRIu64, cpu::kInsnTable[r].name, cpu::class_name(cls),
-                  census[r]);
-      total += census[r];
+      out += line("  %-20s %-11s %15" PRIu64 " %12" PRIu64 " %12" PRIu64, cpu::kInsnTable[r].name,
+                  cpu::class_name(cls), at(retired, r), at(user, r), at(faulted, r));
+      total += at(retired, r);
+      total_user += at(user, r);
+      total_faulted += at(faulted, r);
     }
-    out += line("  %-20s %-11s %15" PRIu64, "total", cpu::class_name(cls), total);
+    out += line("  %-20s %-11s %15" PRIu64 " %12" PRIu64 " %12" PRIu64, "total",
+                cpu::class_name(cls), total, total_user, total_faulted);
     all += total;
+    all_user += total_user;
+    all_faulted += total_faulted;
   }
-  out += line("  %-32s %15" PRIu64, "non-innocuous instructions", all);
+  out += line("  %-32s %15" PRIu64 " %12" PRIu64 " %12" PRIu64, "non-innocuous instructions", all,
+              all_user, all_faulted);
   out += line("  %-32s %15" PRIu64, "instructions retired", instructions);
   return out;
 }
 
-std::string pg_report(const cpu::Cpu& c) { return format_pg_report(c.census, c.s.icount); }
+std::string pg_report(const cpu::Cpu& c) {
+  return format_pg_report(c.census, c.census_user, c.census_faulted, c.s.icount);
+}
 
 std::string format_stats(uint64_t blocks_decoded, uint64_t instructions) {
   std::string out = "popek: statistics\n";

@@ -12,10 +12,15 @@ class Cpu;
 namespace popek::frontend {
 
 // The census table: every instruction-table row of class privileged, sensitive or io
-// with a non-zero count in `census` (indexed like cpu::kInsnTable), sorted by class in
-// that order and by count (highest first, then name), a total per class and the total
-// number of retired instructions.
-std::string format_pg_report(const std::vector<uint64_t>& census, uint64_t instructions);
+// that retired or faulted at least once, sorted by class in that order and by attempts
+// (highest first, then name), with totals per class and the retired-instruction count.
+// The vectors are indexed like cpu::kInsnTable: `retired` counts retirements, `user`
+// those at CPL 3 (a sensitive instruction that retires at CPL 3 is a virtualization
+// hole: it never traps), `faulted` the executions that raised an exception (a
+// privileged instruction at CPL 3 is the trap a virtual-machine monitor relies on).
+std::string format_pg_report(const std::vector<uint64_t>& retired,
+                             const std::vector<uint64_t>& user,
+                             const std::vector<uint64_t>& faulted, uint64_t instructions);
 std::string pg_report(const cpu::Cpu& cpu);
 
 // Blocks decoded and instructions retired.

@@ -32,7 +32,11 @@ TEST(PgReport, RowsGroupedByClassThenCount) {
   census[priv_b] = 5;
   census[sens] = 11;
   census[inn] = 1000;  // innocuous rows never appear
-  const std::string r = format_pg_report(census, 12345);
+  std::vector<uint64_t> faulted(cpu::kInsnTableSize, 0);
+  faulted[priv_a] = 4;  // 3 retired + 4 faulted = 7 attempts, more than priv_b's 5
+  std::vector<uint64_t> user(cpu::kInsnTableSize, 0);
+  user[sens] = 2;
+  const std::string r = format_pg_report(census, user, faulted, 12345);
   const std::string name_a = cpu::kInsnTable[priv_a].name, name_b = cpu::kInsnTable[priv_b].name;
   const size_t pa = r.find(" " + name_a + " "), pb = r.find(" " + name_b + " ");
   const size_t ps = r.find(std::string(" ") + cpu::kInsnTable[sens].name + " ");
@@ -41,19 +45,20 @@ TEST(PgReport, RowsGroupedByClassThenCount) {
   ASSERT_NE(pb, std::string::npos) << r;
   ASSERT_NE(ps, std::string::npos) << r;
   ASSERT_NE(pi, std::string::npos) << r;
-  EXPECT_LT(pb, pa) << r;  // higher count first within a class
+  EXPECT_LT(pa, pb) << r;  // more attempts (retired + faulted) first within a class
   EXPECT_LT(pa, ps) << r;  // privileged, then sensitive, then io
   EXPECT_LT(ps, pi) << r;
   EXPECT_EQ(r.find(std::string(" ") + cpu::kInsnTable[inn].name + " "), std::string::npos) << r;
-  EXPECT_NE(r.find("total                privileged                8"), std::string::npos) << r;
-  EXPECT_NE(r.find("total                sensitive                11"), std::string::npos) << r;
-  EXPECT_NE(r.find("total                io                        7"), std::string::npos) << r;
-  EXPECT_NE(r.find("non-innocuous instructions                    26"), std::string::npos) << r;
+  EXPECT_NE(r.find("total                privileged                8            0            4"), std::string::npos) << r;
+  EXPECT_NE(r.find("total                sensitive                11            2            0"), std::string::npos) << r;
+  EXPECT_NE(r.find("total                io                        7            0            0"), std::string::npos) << r;
+  EXPECT_NE(r.find("non-innocuous instructions                    26            2            4"), std::string::npos) << r;
   EXPECT_NE(r.find("instructions retired                       12345"), std::string::npos) << r;
 }
 
 TEST(PgReport, EmptyCensusStillPrintsTotals) {
-  const std::string r = format_pg_report(std::vector<uint64_t>(cpu::kInsnTableSize, 0), 0);
+  const std::vector<uint64_t> zero(cpu::kInsnTableSize, 0);
+  const std::string r = format_pg_report(zero, zero, zero, 0);
   EXPECT_NE(r.find("total                privileged                0"), std::string::npos) << r;
   EXPECT_NE(r.find("instructions retired"), std::string::npos) << r;
 }

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Install every Debian package popek's build, tests and benchmark need. Idempotent:
+# packages already installed are left alone, and apt is not touched when nothing is
+# missing. Needs root (or sudo).
+set -euo pipefail
+
+packages=(
+  cmake make g++ pkg-config bc               # build (bc: the benchmark script)
+  libzydis-dev libasmjit-dev libxbyak-dev    # decoder, JIT assembler, host-CPU oracle
+  libboost-program-options-dev               # command line
+  googletest libgtest-dev                    # unit tests
+  nasm binutils gcc-multilib                 # guest programs (nasm, gcc -m32, ld)
+  qemu-system-x86                            # the peer the guest outputs are compared with
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  sudo=""
+  if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+  echo "popek setup: installing ${missing[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
