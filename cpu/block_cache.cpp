@@ -15,7 +15,8 @@ BlockCache::BlockCache(Cpu& cpu) : cpu_(cpu) {}
 
 Block* BlockCache::get(uint32_t linear, uint32_t phys, CodeMode mode) {
   const uint64_t k = key(phys, mode);
-  if (k == last_key_ && last_) return last_;
+  FrontEntry& fe = front_[(phys ^ (phys >> 12)) & (kFrontSize - 1)];
+  if (fe.key == k) return fe.block;
   auto it = blocks_.find(k);
   Block* b;
   if (it != blocks_.end()) {
@@ -33,8 +34,8 @@ Block* BlockCache::get(uint32_t linear, uint32_t phys, CodeMode mode) {
     }
     blocks_.emplace(k, std::move(nb));
   }
-  last_key_ = k;
-  last_ = b;
+  fe.key = k;
+  fe.block = b;
   return b;
 }
 
@@ -105,13 +106,11 @@ void BlockCache::invalidate_page(uint32_t phys_page) {
     by_page_.erase(it);
   }
   cpu_.mmu().unmark_code_page(phys_page);
-  last_ = nullptr;
-  last_key_ = ~0ull;
+  clear_front();
   cpu_.smc_hit_ = true;
 }
 
-void BlockCache::collect_garbage() {
-  if (graveyard_.empty()) return;
+void BlockCache::free_graveyard() {
   if (cpu_.runner) {
     for (auto& b : graveyard_) {
       if (b->host_code) cpu_.runner->release(*b);
@@ -125,8 +124,7 @@ void BlockCache::flush() {
   for (auto& [pg, keys] : by_page_) cpu_.mmu().unmark_code_page(pg);
   blocks_.clear();
   by_page_.clear();
-  last_ = nullptr;
-  last_key_ = ~0ull;
+  clear_front();
   cpu_.smc_hit_ = true;
 }
 

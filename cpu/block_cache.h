@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <array>
 #include <memory>
 #include <unordered_map>
 #include <vector>
@@ -41,7 +42,9 @@ class BlockCache {
   void invalidate_page(uint32_t phys_page);
   void flush();
   // Blocks that were invalidated while executing are freed here, outside the loop.
-  void collect_garbage();
+  void collect_garbage() {
+    if (!graveyard_.empty()) free_graveyard();
+  }
   uint64_t invalidations = 0;
 
  private:
@@ -49,15 +52,21 @@ class BlockCache {
     return (static_cast<uint64_t>(phys) << 2) | static_cast<uint64_t>(mode);
   }
   std::unique_ptr<Block> decode(uint32_t linear, uint32_t phys, CodeMode mode);
+  void free_graveyard();
+  void clear_front() { front_.fill(FrontEntry{}); }
 
   Cpu& cpu_;
   Decoder decoder_;
   std::unordered_map<uint64_t, std::unique_ptr<Block>> blocks_;
   std::unordered_map<uint32_t, std::vector<uint64_t>> by_page_;
   std::vector<std::unique_ptr<Block>> graveyard_;
-  // One-entry front cache for the common case of re-running the same block.
-  uint64_t last_key_ = ~0ull;
-  Block* last_ = nullptr;
+  // Direct-mapped front cache in front of the hash map.
+  struct FrontEntry {
+    uint64_t key = ~0ull;
+    Block* block = nullptr;
+  };
+  static constexpr size_t kFrontSize = 4096;
+  std::array<FrontEntry, kFrontSize> front_{};
 };
 
 }  // namespace popek::cpu

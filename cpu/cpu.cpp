@@ -17,6 +17,7 @@ Cpu::Cpu(bus::Bus& bus, mmu::Mmu& mmu)
   census.assign(kInsnTableSize, 0);
   census_faulted.assign(kInsnTableSize, 0);
   census_user.assign(kInsnTableSize, 0);
+  mmu_.on_code_write = [this](uint32_t page) { blocks_->invalidate_page(page); };
   reset();
 }
 
@@ -41,7 +42,8 @@ void Cpu::reset() {
   s.dr[7] = 0x400;
   s.msr.pat = 0x0007040600070406ull;
   s.cpl = 0;
-  mmu_.set_control(s.cr[0], s.cr[3], s.cr[4]);
+  mmu_.set_control(s.cr[0], s.cr[3], s.cr[4], s.msr.efer);
+  mmu_.flush_all(mmu::Mmu::FlushCause::Other);
   flush_code_cache();
 }
 
@@ -303,21 +305,31 @@ Status Cpu::io_permission(uint16_t port, unsigned size) {
 
 // ---------------------------------------------------------------- control registers
 
-void Cpu::set_cr0(uint32_t v) {
+Status Cpu::set_cr0(uint32_t v) {
+  v |= cr0::ET;
+  if (!mmu_.set_control(v, s.cr[3], s.cr[4], s.msr.efer)) return gp(0);
   const uint32_t old = s.cr[0];
-  s.cr[0] = v | cr0::ET;
-  mmu_.set_control(s.cr[0], s.cr[3], s.cr[4]);
-  if ((old ^ s.cr[0]) & (cr0::PE | cr0::PG | cr0::WP)) flush_code_cache();
+  s.cr[0] = v;
+  if ((old ^ v) & (cr0::PE | cr0::PG | cr0::WP)) flush_code_cache();
+  return Status::Ok;
 }
 
-void Cpu::set_cr3(uint32_t v) {
+Status Cpu::set_cr3(uint32_t v) {
+  if (!mmu_.set_control(s.cr[0], v, s.cr[4], s.msr.efer)) return gp(0);
   s.cr[3] = v;
-  mmu_.set_control(s.cr[0], s.cr[3], s.cr[4]);
+  return Status::Ok;
 }
 
-void Cpu::set_cr4(uint32_t v) {
+Status Cpu::set_cr4(uint32_t v) {
+  if (!mmu_.set_control(s.cr[0], s.cr[3], v, s.msr.efer)) return gp(0);
   s.cr[4] = v;
-  mmu_.set_control(s.cr[0], s.cr[3], s.cr[4]);
+  return Status::Ok;
+}
+
+Status Cpu::set_efer(uint64_t v) {
+  if (!mmu_.set_control(s.cr[0], s.cr[3], s.cr[4], v)) return gp(0);
+  s.msr.efer = v;
+  return Status::Ok;
 }
 
 void Cpu::update_cpl() {

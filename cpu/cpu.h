@@ -237,9 +237,12 @@ class Cpu {
   bool stop_requested() const { return bus_.stop_reason() != bus::StopReason::None; }
 
   // --- control registers (cpu/ops/system_ops.cpp uses these)
-  void set_cr0(uint32_t v);
-  void set_cr3(uint32_t v);
-  void set_cr4(uint32_t v);
+  // Control-register writes (checks of reserved bits are the MOV CR handler's). They fail
+  // with #GP(0), changing nothing, when PAE paging would load a bad PDPTE.
+  Status set_cr0(uint32_t v);
+  Status set_cr3(uint32_t v);
+  Status set_cr4(uint32_t v);
+  Status set_efer(uint64_t v);
   void update_cpl();
 
   // --- the run loop (cpu/exec.cpp)
@@ -249,10 +252,11 @@ class Cpu {
   // Interrupt line from the interrupt controller: returns the vector to deliver, or -1.
   std::function<int()> ack_interrupt;
   std::function<bool()> interrupt_pending;
-  // Accesses through a segment cache that is not (yet) loaded, e.g. the new stack of a
-  // privilege change; `seg_vector` is raised with error code 0 on a limit violation.
+  // A write to the stack through a segment cache that is not loaded yet: the new stack
+  // of a privilege change. A limit violation raises #SS(ss_error), the error code the
+  // SDM gives for the inner stack (its selector, plus EXT for an external event).
   Status write_via(const SegmentCache& sc, uint32_t off, unsigned size, uint32_t v, bool user,
-                   uint8_t seg_vector = vec::SS);
+                   uint32_t ss_error);
   // Execute one decoded instruction of the current block with all the bookkeeping
   // (limit check, EIP, instruction count, census, exception delivery). Returns true
   // when the block may go on with its next instruction.

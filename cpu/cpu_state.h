@@ -125,7 +125,12 @@ struct Msrs {
   uint32_t pad;
   uint64_t mtrr_def_type;
   uint64_t pat;
+  uint64_t efer;            // IA32_EFER: only NXE (bit 11) exists on a 32-bit CPU
 };
+
+namespace efer {
+constexpr uint64_t NXE = 1u << 11;
+}
 
 struct CpuState {
   uint32_t gpr[8];

@@ -22,6 +22,10 @@ CpuidResult cpuid(uint32_t leaf, uint32_t /*subleaf*/) {
       return {1, chars("Pope"), chars("tCPU"), chars("kVir")};
     case 1:
       return {kCpuidSignature, 0, 0, kCpuidFeatures};
+    case 0x80000000:
+      return {0x80000001, 0, 0, 0};
+    case 0x80000001:
+      return {0, 0, 0, kCpuidExtNX};
     default:
       return {0, 0, 0, 0};
   }

@@ -1,6 +1,6 @@
 // What popek tells the guest about the processor (CPUID, the reset value of EDX).
-// CPUID advertises exactly what is implemented: an i686-class (family 6) CPU with no
-// x87 yet, no PAE, no APIC, no SYSENTER.
+// CPUID advertises exactly what is implemented: an i686-class (family 6) CPU with PSE,
+// PAE, PGE and NX paging; no x87 yet, no APIC, no SYSENTER.
 #pragma once
 
 #include <cstdint>
@@ -25,8 +25,10 @@ constexpr uint32_t CMOV = 1u << 15;
 }  // namespace feature
 
 // The leaf-1 EDX feature set popek implements today.
-constexpr uint32_t kCpuidFeatures = feature::PSE | feature::TSC | feature::MSR | feature::CX8 |
-                                    feature::CMOV;
+constexpr uint32_t kCpuidFeatures = feature::PSE | feature::TSC | feature::MSR | feature::PAE |
+                                    feature::CX8 | feature::PGE | feature::CMOV;
+// CPUID.80000001h:EDX.
+constexpr uint32_t kCpuidExtNX = 1u << 20;
 
 struct CpuidResult {
   uint32_t eax, ebx, ecx, edx;

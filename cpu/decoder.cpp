@@ -176,6 +176,7 @@ DecodeResult Decoder::decode(const uint8_t* bytes, size_t avail, CodeMode mode, 
   }
   out.row = static_cast<uint16_t>(row);
   out.fn = kInsnTable[row].fn;
+  out.census = kInsnTable[row].cls != InsnClass::Innocuous;
   if ((out.prefixes & prefix::LOCK) &&
       (!(kInsnTable[row].attrs & iattr::LOCKABLE) || out.ops[0].kind != OpKind::Mem)) {
     return DecodeResult::Invalid;  // LOCK on a non-lockable form is #UD

@@ -103,7 +103,7 @@ bool Cpu::step(const Insn& in) {
   if (st == Status::Ok) {
     s.eip = next_eip_;
     ++s.icount;
-    if (kInsnTable[in.row].cls != InsnClass::Innocuous) {
+    if (in.census) {
       ++census[in.row];
       if (user) ++census_user[in.row];
     }
@@ -111,7 +111,7 @@ bool Cpu::step(const Insn& in) {
   }
   switch (st) {
     case Status::Fault:
-      if (in.fn && kInsnTable[in.row].cls != InsnClass::Innocuous) ++census_faulted[in.row];
+      if (in.census) ++census_faulted[in.row];
       deliver_pending_exception();
       break;
     case Status::Halt:
@@ -126,7 +126,7 @@ bool Cpu::step(const Insn& in) {
       if (bus_.stop_reason() == bus::StopReason::Exit) {
         s.eip = next_eip_;
         ++s.icount;
-        if (kInsnTable[in.row].cls != InsnClass::Innocuous) ++census[in.row];
+        if (in.census) ++census[in.row];
       }
       break;
     default:

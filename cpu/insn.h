@@ -69,6 +69,7 @@ struct Insn {
   uint8_t nops = 0;
   uint8_t far = 0;          // far branch (JMP/CALL/RET far)
   uint8_t bad = 0;          // 0, or the vector raised instead of executing (#UD, #GP)
+  uint8_t census = 0;       // the row is not innocuous: the census counts it
   Operand ops[3];
   uint8_t bytes[15] = {};
 };

@@ -96,9 +96,9 @@ Status Cpu::interrupt(uint8_t vector, IntSource src, bool has_error, uint32_t er
   const uint16_t sel = gate.gate_selector();
   if ((sel & 0xFFFC) == 0) return gp(ext);
   Descriptor cs;
-  {
-    const Status st = read_descriptor(sel, cs);
-    if (st != Status::Ok) return gp((sel & 0xFFFC) + ext);
+  if (read_descriptor(sel, cs) != Status::Ok) {
+    // Beyond the table limit: #GP(selector + EXT); a #PF reading the table stays a #PF.
+    return s.exc.vector == vec::GP ? gp((sel & 0xFFFC) + ext) : Status::Fault;
   }
   if (!cs.is_code() || cs.dpl() > s.cpl) return gp((sel & 0xFFFC) + ext);
   if (!cs.present()) return np((sel & 0xFFFC) + ext);
@@ -122,16 +122,17 @@ Status Cpu::interrupt(uint8_t vector, IntSource src, bool has_error, uint32_t er
     const uint32_t mask = (ss_cache.attr & attr::DB) ? 0xFFFFFFFFu : 0xFFFFu;
     const uint32_t new_sp = (esp - words * w) & mask;
     const bool user = new_cpl == 3;
+    const uint32_t ss_err = (ss_sel & 0xFFFC) + ext;
     uint32_t o = new_sp;
     if (has_error) {
-      TRY(write_via(ss_cache, o, w, error, user));
+      TRY(write_via(ss_cache, o, w, error, user, ss_err));
       o = (o + w) & mask;
     }
-    TRY(write_via(ss_cache, o, w, return_eip, user));
-    TRY(write_via(ss_cache, (o + w) & mask, w, old_cs, user));
-    TRY(write_via(ss_cache, (o + 2 * w) & mask, w, old_flags, user));
-    TRY(write_via(ss_cache, (o + 3 * w) & mask, w, s.gpr[ESP], user));
-    TRY(write_via(ss_cache, (o + 4 * w) & mask, w, s.seg[SS].selector, user));
+    TRY(write_via(ss_cache, o, w, return_eip, user, ss_err));
+    TRY(write_via(ss_cache, (o + w) & mask, w, old_cs, user, ss_err));
+    TRY(write_via(ss_cache, (o + 2 * w) & mask, w, old_flags, user, ss_err));
+    TRY(write_via(ss_cache, (o + 3 * w) & mask, w, s.gpr[ESP], user, ss_err));
+    TRY(write_via(ss_cache, (o + 4 * w) & mask, w, s.seg[SS].selector, user, ss_err));
     TRY(mark_accessed(ss_sel, ssd));
     TRY(mark_accessed(sel, cs));
     s.seg[SS] = ss_cache;
@@ -185,7 +186,9 @@ Status inner_stack(Cpu& c, unsigned new_cpl, uint32_t ext, uint16_t& ss_sel, uin
   const uint32_t ss_err = (ss_sel & 0xFFFC) + ext;
   if ((ss_sel & 0xFFFC) == 0) return c.ts(ext);
   if ((ss_sel & 3) != new_cpl) return c.ts(ss_err);
-  if (c.read_descriptor(ss_sel, ssd, vec::TS) != Status::Ok) return c.ts(ss_err);
+  if (c.read_descriptor(ss_sel, ssd, vec::TS) != Status::Ok) {
+    return c.s.exc.vector == vec::TS ? c.ts(ss_err) : Status::Fault;
+  }
   if (!ssd.is_data() || !(ssd.type() & attr::WRITABLE) || ssd.dpl() != new_cpl) return c.ts(ss_err);
   if (!ssd.present()) return c.ss_fault(ss_err);
   cache = SegmentCache{ss_sel, ssd.attr(), ssd.base(), ssd.limit(), 1};

@@ -25,7 +25,10 @@ Machine::Machine(const MachineConfig& cfg)
   // Last, so that -device isa-debug-exit,iobase=N may take over any port.
   debug_exit_ =
       std::make_unique<devices::DebugExit>(bus_, cfg_.debug_exit_iobase, cfg_.debug_exit_iosize);
-  bus_.on_a20_change = [this] { cpu_.flush_code_cache(); };
+  bus_.on_a20_change = [this] {
+    mmu_.flush_all(mmu::Mmu::FlushCause::A20);
+    cpu_.flush_code_cache();
+  };
   if (cfg_.engine == Engine::Jit) {
     jit_ = std::make_unique<jit::CallThreaded>();
     cpu_.runner = jit_.get();

@@ -74,6 +74,27 @@ std::string format_stats(uint64_t blocks_decoded, uint64_t instructions) {
   return out;
 }
 
-std::string stats_report(const cpu::Cpu& c) { return format_stats(c.blocks_decoded, c.s.icount); }
+std::string format_mmu_stats(const mmu::Stats& m) {
+  const uint64_t accesses = m.tlb_hits + m.tlb_misses;
+  std::string out;
+  out += line("  %-24s %15" PRIu64, "TLB hits", m.tlb_hits);
+  out += line("  %-24s %15" PRIu64, "TLB misses", m.tlb_misses);
+  out += line("  %-24s %14.3f%%", "TLB hit rate", accesses ? 100.0 * m.tlb_hits / accesses : 0.0);
+  out += line("  %-24s %15" PRIu64, "shadow-table hits", m.shadow_hits);
+  out += line("  %-24s %15" PRIu64, "page walks", m.walks);
+  out += line("  %-24s %15" PRIu64, "CR3 switches", m.cr3_switches);
+  out += line("  %-24s %15" PRIu64, "shadow-table reuses", m.shadow_reuses);
+  out += line("  %-24s %15" PRIu64, "address spaces evicted", m.contexts_evicted);
+  out += line("  %-24s %15" PRIu64, "inval: page-table write", m.inval_pt_write);
+  out += line("  %-24s %15" PRIu64, "inval: INVLPG", m.inval_invlpg);
+  out += line("  %-24s %15" PRIu64, "flush: paging mode", m.flush_mode);
+  out += line("  %-24s %15" PRIu64, "flush: A20", m.flush_a20);
+  out += line("  %-24s %15" PRIu64, "flush: reset/other", m.flush_other);
+  return out;
+}
+
+std::string stats_report(cpu::Cpu& c) {
+  return format_stats(c.blocks_decoded, c.s.icount) + format_mmu_stats(c.mmu().stats);
+}
 
 }  // namespace popek::frontend

@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "mmu/mmu.h"
+
 namespace popek::cpu {
 class Cpu;
 }
@@ -23,8 +25,9 @@ std::string format_pg_report(const std::vector<uint64_t>& retired,
                              const std::vector<uint64_t>& faulted, uint64_t instructions);
 std::string pg_report(const cpu::Cpu& cpu);
 
-// Blocks decoded and instructions retired.
+// Blocks decoded and instructions retired; the softmmu's counters.
 std::string format_stats(uint64_t blocks_decoded, uint64_t instructions);
-std::string stats_report(const cpu::Cpu& cpu);
+std::string format_mmu_stats(const mmu::Stats& stats);
+std::string stats_report(cpu::Cpu& cpu);
 
 }  // namespace popek::frontend

@@ -12,9 +12,9 @@ bool CallThreaded::translate(cpu::Block& block) {
   CodeHolder code;
   code.init(rt_.environment());
   x86::Assembler a(&code);
-  // rbx holds the Cpu* across calls; the extra 8 bytes keep the stack 16-byte aligned.
+  // rbx holds the Cpu* across calls. On entry RSP is 8 mod 16 (the return address);
+  // pushing rbx makes it 16-byte aligned at each call, as the SysV ABI requires.
   a.push(x86::rbx);
-  a.sub(x86::rsp, 8);
   a.mov(x86::rbx, x86::rdi);
   Label exit = a.newLabel();
   for (const cpu::Insn& in : block.insns) {
@@ -26,7 +26,6 @@ bool CallThreaded::translate(cpu::Block& block) {
     a.jz(exit);
   }
   a.bind(exit);
-  a.add(x86::rsp, 8);
   a.pop(x86::rbx);
   a.ret();
   BlockFn fn;

@@ -1,148 +1,418 @@
 #include "mmu/mmu.h"
 
+#include <algorithm>
 #include <cstring>
 
 namespace popek::mmu {
 
 namespace {
-constexpr uint32_t kPteP = 1u << 0;
-constexpr uint32_t kPteRW = 1u << 1;
-constexpr uint32_t kPteUS = 1u << 2;
-constexpr uint32_t kPteA = 1u << 5;
-constexpr uint32_t kPteD = 1u << 6;
-constexpr uint32_t kPdePS = 1u << 7;
+constexpr uint64_t kP = 1u << 0;
+constexpr uint64_t kRW = 1u << 1;
+constexpr uint64_t kUS = 1u << 2;
+constexpr uint64_t kA = 1u << 5;
+constexpr uint64_t kD = 1u << 6;
+constexpr uint64_t kPS = 1u << 7;
+constexpr uint64_t kXD = 1ull << 63;
 constexpr uint32_t kCr0PG = 1u << 31;
 constexpr uint32_t kCr0WP = 1u << 16;
 constexpr uint32_t kCr4PSE = 1u << 4;
 constexpr uint32_t kCr4PAE = 1u << 5;
+constexpr uint32_t kCr4PGE = 1u << 7;
+constexpr uint64_t kEferNXE = 1u << 11;
+// PAE with MAXPHYADDR = 36: address bits 35:12; bits 62:36 reserved.
+constexpr uint64_t kPaeHighReserved = 0x7FFFFFF000000000ull;
+constexpr uint64_t kPaeAddr = 0x0000000FFFFFF000ull;
+constexpr uint64_t kPdpteReserved = kPaeHighReserved | kXD | 0x1E6;  // bits 1-2, 5-8, 63
+constexpr uint64_t k4G = 1ull << 32;
 }  // namespace
 
-Mmu::Mmu(bus::Bus& bus) : bus_(bus), code_pages_((bus.ram_size() + 4095) / 4096, 0) {}
+struct Mmu::Context {
+  uint32_t id = 0;
+  bool paging = false;
+  uint32_t cr3 = 0;
+  uint64_t pdpte[4] = {};
+  uint64_t last_used = 0;
+  std::unordered_map<uint32_t, uint32_t> shadow;  // shadow key -> physical page number
+  TlbEntry tlb[6][kTlbSize];
+};
 
-void Mmu::set_control(uint32_t cr0, uint32_t cr3, uint32_t cr4) {
-  paging_ = (cr0 & kCr0PG) != 0;
-  wp_ = (cr0 & kCr0WP) != 0;
-  pse_ = (cr4 & kCr4PSE) != 0;
-  cr3_ = cr3;
-  if (paging_ && (cr4 & kCr4PAE)) {
-    bus_.log().once("pae", "PAE paging is not implemented yet: CR4.PAE is ignored");
+Mmu::Mmu(bus::Bus& bus) : bus_(bus), tracked_((bus.ram_size() + 4095) / 4096, 0) {
+  switch_context();
+}
+
+Mmu::~Mmu() = default;
+
+bool Mmu::set_control(uint32_t cr0, uint32_t cr3, uint32_t cr4, uint64_t efer) {
+  const bool paging = cr0 & kCr0PG;
+  const bool pae = paging && (cr4 & kCr4PAE);
+  uint64_t pdpte[4] = {};
+  if (pae) {
+    const uint32_t base = (cr3 & 0xFFFFFFE0u) & bus_.a20_mask();
+    for (unsigned i = 0; i < 4; ++i) {
+      pdpte[i] = bus_.read_phys(base + i * 8, 4) | (static_cast<uint64_t>(bus_.read_phys(base + i * 8 + 4, 4)) << 32);
+      if ((pdpte[i] & kP) && (pdpte[i] & kPdpteReserved)) return false;
+    }
+  }
+  const uint32_t mode_cr0 = kCr0PG | kCr0WP;
+  const uint32_t mode_cr4 = kCr4PSE | kCr4PAE | kCr4PGE;
+  const bool mode_changed = ((ctl_.cr0 ^ cr0) & mode_cr0) || ((ctl_.cr4 ^ cr4) & mode_cr4) ||
+                            ((ctl_.efer ^ efer) & kEferNXE);
+  const bool space_changed = cr3 != ctl_.cr3 || (pae && std::memcmp(pdpte, pdpte_, sizeof pdpte) != 0);
+  ctl_ = Control{cr0, cr3, cr4, efer};
+  paging_ = paging;
+  pae_ = pae;
+  std::memcpy(pdpte_, pdpte, sizeof pdpte);
+  if (mode_changed) {
+    flush_all(FlushCause::Mode);
+  } else if (space_changed && paging_) {
+    ++stats.cr3_switches;
+    switch_context();
+  }
+  return true;
+}
+
+void Mmu::switch_context() {
+  ++clock_;
+  for (auto& c : contexts_) {
+    if (c->paging == paging_ && (!paging_ || (c->cr3 == ctl_.cr3 &&
+                                              (!pae_ || std::memcmp(c->pdpte, pdpte_, sizeof pdpte_) == 0)))) {
+      if (current_ != c.get()) ++stats.shadow_reuses;
+      current_ = c.get();
+      current_->last_used = clock_;
+      tlb_ = current_->tlb;
+      return;
+    }
+  }
+  if (contexts_.size() >= kMaxContexts) {
+    auto lru = std::min_element(contexts_.begin(), contexts_.end(),
+                                [](const auto& a, const auto& b) { return a->last_used < b->last_used; });
+    contexts_.erase(lru);
+    ++stats.contexts_evicted;
+  }
+  auto c = std::make_unique<Context>();
+  c->id = next_context_id_++;
+  c->paging = paging_;
+  c->cr3 = ctl_.cr3;
+  std::memcpy(c->pdpte, pdpte_, sizeof pdpte_);
+  c->last_used = clock_;
+  current_ = c.get();
+  tlb_ = current_->tlb;
+  contexts_.push_back(std::move(c));
+}
+
+void Mmu::flush_all(FlushCause cause) {
+  switch (cause) {
+    case FlushCause::Mode: ++stats.flush_mode; break;
+    case FlushCause::A20: ++stats.flush_a20; break;
+    case FlushCause::Other: ++stats.flush_other; break;
+  }
+  contexts_.clear();
+  current_ = nullptr;
+  for (auto& [page, deps] : pt_deps_) {
+    if (page < tracked_.size()) tracked_[page] &= ~kTrackPageTable;
+  }
+  pt_deps_.clear();
+  switch_context();
+}
+
+void Mmu::invlpg(uint32_t linear) {
+  for (unsigned k = 0; k < 6; ++k) {
+    const Access acc = static_cast<Access>(k / 2);
+    const bool user = k & 1;
+    stats.inval_invlpg += current_->shadow.erase(shadow_key(linear, acc, user));
+    TlbEntry& e = tlb_[k][(linear >> 12) & (kTlbSize - 1)];
+    if (e.tag == (linear & 0xFFFFF000u)) e = TlbEntry{};
   }
 }
 
-// The two-level walk of SDM vol. 3 §4.3. Accessed and dirty bits are set only when the
-// access is allowed, as the processor does.
-bool Mmu::walk(uint32_t linear, Access acc, bool user, uint32_t& phys, PageFault& fault) {
+// ------------------------------------------------------------------ page walks
+
+bool Mmu::walk(uint32_t linear, Access acc, bool user, uint64_t& phys, PageFault& fault,
+               uint32_t deps[2], unsigned& ndeps) {
+  return pae_ ? walk_pae(linear, acc, user, phys, fault, deps, ndeps)
+              : walk_legacy(linear, acc, user, phys, fault, deps, ndeps);
+}
+
+// SDM vol. 3 §4.3: 32-bit paging. Accessed and dirty bits are set only when the access is
+// allowed, as the processor does.
+bool Mmu::walk_legacy(uint32_t linear, Access acc, bool user, uint64_t& phys, PageFault& fault,
+                      uint32_t deps[2], unsigned& ndeps) {
   const bool write = acc == Access::Write;
+  const bool wp = ctl_.cr0 & kCr0WP;
   const uint32_t a20 = bus_.a20_mask();
-  auto fail = [&](uint32_t present) {
+  auto fail = [&](uint32_t bits) {
     fault.linear = linear;
-    fault.error = present | (write ? pf::W : 0) | (user ? pf::U : 0);
+    fault.error = bits | (write ? pf::W : 0) | (user ? pf::U : 0);
     return false;
   };
-  const uint32_t pde_addr = ((cr3_ & 0xFFFFF000u) | ((linear >> 20) & 0xFFC)) & a20;
-  uint32_t pde = bus_.read_phys(pde_addr, 4);
-  if (!(pde & kPteP)) return fail(0);
-  if (pse_ && (pde & kPdePS)) {
-    if (pde & 0x003FE000u) {  // reserved bits 13-21 of a 4 MiB PDE
-      fault.linear = linear;
-      fault.error = pf::P | pf::RSVD | (write ? pf::W : 0) | (user ? pf::U : 0);
-      return false;
-    }
-    const bool rw = pde & kPteRW, us = pde & kPteUS;
-    if (user && !us) return fail(pf::P);
-    if (write && !rw && (user || wp_)) return fail(pf::P);
-    const uint32_t upd = pde | kPteA | (write ? kPteD : 0);
+  const uint32_t pde_addr = ((ctl_.cr3 & 0xFFFFF000u) | ((linear >> 20) & 0xFFC)) & a20;
+  const uint32_t pde = bus_.read_phys(pde_addr, 4);
+  deps[ndeps++] = pde_addr >> 12;
+  if (!(pde & kP)) return fail(0);
+  if ((ctl_.cr4 & kCr4PSE) && (pde & kPS)) {
+    if (pde & 0x003FE000u) return fail(pf::P | pf::RSVD);  // bits 21:13 of a 4 MiB PDE
+    if (user && !(pde & kUS)) return fail(pf::P);
+    if (write && !(pde & kRW) && (user || wp)) return fail(pf::P);
+    const uint32_t upd = pde | kA | (write ? kD : 0);
     if (upd != pde) bus_.write_phys(pde_addr, 4, upd);
     phys = ((pde & 0xFFC00000u) | (linear & 0x003FFFFFu)) & a20;
     return true;
   }
+  // The PDE is used for the translation: its accessed flag is set even if the PTE
+  // then faults (SDM vol. 3 §4.8).
+  if (!(pde & kA)) bus_.write_phys(pde_addr, 4, pde | kA);
   const uint32_t pte_addr = ((pde & 0xFFFFF000u) | ((linear >> 10) & 0xFFC)) & a20;
-  uint32_t pte = bus_.read_phys(pte_addr, 4);
-  if (!(pte & kPteP)) return fail(0);
-  const bool rw = (pde & kPteRW) && (pte & kPteRW);
-  const bool us = (pde & kPteUS) && (pte & kPteUS);
+  const uint32_t pte = bus_.read_phys(pte_addr, 4);
+  deps[ndeps++] = pte_addr >> 12;
+  if (!(pte & kP)) return fail(0);
+  const bool rw = (pde & kRW) && (pte & kRW);
+  const bool us = (pde & kUS) && (pte & kUS);
   if (user && !us) return fail(pf::P);
-  if (write && !rw && (user || wp_)) return fail(pf::P);
-  if (!(pde & kPteA)) bus_.write_phys(pde_addr, 4, pde | kPteA);
-  const uint32_t upd = pte | kPteA | (write ? kPteD : 0);
+  if (write && !rw && (user || wp)) return fail(pf::P);
+  const uint32_t upd = pte | kA | (write ? kD : 0);
   if (upd != pte) bus_.write_phys(pte_addr, 4, upd);
   phys = ((pte & 0xFFFFF000u) | (linear & 0xFFF)) & a20;
   return true;
 }
 
-bool Mmu::translate(uint32_t linear, Access acc, bool user, uint32_t& phys, PageFault& fault) {
-  if (!paging_) {
-    phys = linear & bus_.a20_mask();
+// SDM vol. 3 §4.4: PAE paging with the PDPTEs loaded at MOV CR3, 2 MiB pages and, with
+// EFER.NXE, the execute-disable bit.
+bool Mmu::walk_pae(uint32_t linear, Access acc, bool user, uint64_t& phys, PageFault& fault,
+                   uint32_t deps[2], unsigned& ndeps) {
+  const bool write = acc == Access::Write;
+  const bool wp = ctl_.cr0 & kCr0WP;
+  const bool nxe = ctl_.efer & kEferNXE;
+  const uint32_t a20 = bus_.a20_mask();
+  const uint64_t reserved = kPaeHighReserved | (nxe ? 0 : kXD);
+  auto fail = [&](uint32_t bits) {
+    fault.linear = linear;
+    fault.error = bits | (write ? pf::W : 0) | (user ? pf::U : 0) |
+                  (acc == Access::Exec && nxe ? pf::ID : 0);
+    return false;
+  };
+  auto read64 = [&](uint64_t a) {
+    return static_cast<uint64_t>(bus_.read_phys(static_cast<uint32_t>(a), 4)) |
+           (static_cast<uint64_t>(bus_.read_phys(static_cast<uint32_t>(a) + 4, 4)) << 32);
+  };
+  const uint64_t pdpte = pdpte_[linear >> 30];
+  if (!(pdpte & kP)) return fail(0);
+  const uint64_t pde_addr = ((pdpte & kPaeAddr) | ((linear >> 18) & 0xFF8)) & a20;
+  if (pde_addr >= k4G) return fail(0);  // beyond popek's 32-bit bus: treated as not present
+  const uint64_t pde = read64(pde_addr);
+  deps[ndeps++] = static_cast<uint32_t>(pde_addr >> 12);
+  if (!(pde & kP)) return fail(0);
+  if (pde & kPS) {
+    if (pde & (reserved | 0x1FE000)) return fail(pf::P | pf::RSVD);  // bits 20:13 too
+    if (user && !(pde & kUS)) return fail(pf::P);
+    if (write && !(pde & kRW) && (user || wp)) return fail(pf::P);
+    if (acc == Access::Exec && nxe && (pde & kXD)) return fail(pf::P);
+    const uint64_t upd = pde | kA | (write ? kD : 0);
+    if (upd != pde) bus_.write_phys(static_cast<uint32_t>(pde_addr), 4, static_cast<uint32_t>(upd));
+    phys = ((pde & kPaeAddr & ~0x1FFFFFull) | (linear & 0x1FFFFF)) & a20;
     return true;
   }
-  return walk(linear, acc, user, phys, fault);
+  if (pde & reserved) return fail(pf::P | pf::RSVD);
+  if (!(pde & kA)) bus_.write_phys(static_cast<uint32_t>(pde_addr), 4, static_cast<uint32_t>(pde | kA));
+  const uint64_t pte_addr = ((pde & kPaeAddr) | ((linear >> 9) & 0xFF8)) & a20;
+  if (pte_addr >= k4G) return fail(0);
+  const uint64_t pte = read64(pte_addr);
+  deps[ndeps++] = static_cast<uint32_t>(pte_addr >> 12);
+  if (!(pte & kP)) return fail(0);
+  if (pte & reserved) return fail(pf::P | pf::RSVD);
+  const bool rw = (pde & kRW) && (pte & kRW);
+  const bool us = (pde & kUS) && (pte & kUS);
+  const bool xd = nxe && ((pde | pte) & kXD);
+  if (user && !us) return fail(pf::P);
+  if (write && !rw && (user || wp)) return fail(pf::P);
+  if (acc == Access::Exec && xd) return fail(pf::P);
+  const uint64_t upd = pte | kA | (write ? kD : 0);
+  if (upd != pte) bus_.write_phys(static_cast<uint32_t>(pte_addr), 4, static_cast<uint32_t>(upd));
+  phys = ((pte & kPaeAddr) | (linear & 0xFFF)) & a20;
+  return true;
 }
 
-bool Mmu::read(uint32_t linear, unsigned size, Access acc, bool user, uint64_t& value,
-               PageFault& fault) {
-  uint32_t p0;
-  if (!translate(linear, acc, user, p0, fault)) return false;
+// ------------------------------------------------------------------ translation
+
+bool Mmu::translate64(uint32_t linear, Access acc, bool user, uint64_t& phys, PageFault& fault) {
+  ++stats.tlb_misses;
+  if (!paging_) {
+    phys = linear & bus_.a20_mask();
+    fill_tlb(linear, acc, user, phys);
+    return true;
+  }
+  const uint32_t key = shadow_key(linear, acc, user);
+  auto it = current_->shadow.find(key);
+  if (it != current_->shadow.end()) {
+    ++stats.shadow_hits;
+    phys = (static_cast<uint64_t>(it->second) << 12) | (linear & 0xFFF);
+    fill_tlb(linear, acc, user, phys);
+    return true;
+  }
+  ++stats.walks;
+  uint32_t deps[2];
+  unsigned ndeps = 0;
+  if (!walk(linear, acc, user, phys, fault, deps, ndeps)) return false;
+  current_->shadow[key] = static_cast<uint32_t>(phys >> 12);
+  for (unsigned i = 0; i < ndeps; ++i) {
+    pt_deps_[deps[i]].emplace_back(current_->id, key);
+    track(deps[i], kTrackPageTable);
+  }
+  fill_tlb(linear, acc, user, phys);
+  return true;
+}
+
+bool Mmu::translate(uint32_t linear, Access acc, bool user, uint32_t& phys, PageFault& fault) {
+  if (uint8_t* h = host_for(linear, acc, user)) {
+    const TlbEntry& e = tlb_[tlb_index(acc, user)][(linear >> 12) & (kTlbSize - 1)];
+    (void)h;
+    phys = (e.phys_page << 12) | (linear & 0xFFF);
+    return true;
+  }
+  uint64_t p;
+  if (!translate64(linear, acc, user, p, fault)) return false;
+  if (p >= k4G) {
+    bus_.log().once("phys-above-4g", "physical address 0x%llx above 4 GiB: popek's bus is 32-bit",
+                    static_cast<unsigned long long>(p));
+  }
+  phys = static_cast<uint32_t>(p);
+  return true;
+}
+
+void Mmu::fill_tlb(uint32_t linear, Access acc, bool user, uint64_t phys) {
+  if (phys >= k4G) return;
+  const uint32_t base = static_cast<uint32_t>(phys) & 0xFFFFF000u;
+  const uint32_t page = base >> 12;
+  uint8_t* host = nullptr;
+  if (acc == Access::Write) {
+    if (page < tracked_.size() && tracked_[page]) return;  // writes to tracked pages go slow
+    if (bus_.ram_ptr(base) && bus_.ram_ptr(base + 4095)) host = bus_.ram_ptr(base);
+  } else if (bus_.ram_ptr(base) && bus_.ram_ptr(base + 4095)) {
+    host = bus_.ram_ptr(base);
+  } else if (bus_.rom_ptr(base) && bus_.rom_ptr(base + 4095)) {
+    host = const_cast<uint8_t*>(bus_.rom_ptr(base));  // read/fetch entries never write
+  }
+  if (!host) return;
+  TlbEntry& e = tlb_[tlb_index(acc, user)][(linear >> 12) & (kTlbSize - 1)];
+  e.tag = linear & 0xFFFFF000u;
+  e.phys_page = page;
+  e.host = host;
+}
+
+// ------------------------------------------------------------------ slow accesses
+
+uint8_t Mmu::read_byte(uint64_t phys) {
+  if (phys >= k4G) return 0xFF;
+  return static_cast<uint8_t>(bus_.read_phys(static_cast<uint32_t>(phys), 1));
+}
+
+void Mmu::write_byte(uint64_t phys, uint8_t v) {
+  if (phys >= k4G) return;
+  bus_.write_phys(static_cast<uint32_t>(phys), 1, v);
+}
+
+bool Mmu::read_slow(uint32_t linear, unsigned size, Access acc, bool user, uint64_t& value,
+                    PageFault& fault) {
+  uint64_t p0;
+  if (!translate64(linear, acc, user, p0, fault)) return false;
   const unsigned first = 4096 - (linear & 0xFFF);
-  if (size <= first) {
-    if (uint8_t* h = bus_.ram_ptr(p0); h && bus_.ram_ptr(p0 + size - 1)) {
+  uint64_t p1 = 0;
+  if (size > first && !translate64(linear + first, acc, user, p1, fault)) return false;
+  if (size <= first && p0 < k4G) {
+    const uint32_t a = static_cast<uint32_t>(p0);
+    if (const uint8_t* h = bus_.ram_ptr(a); h && bus_.ram_ptr(a + size - 1)) {
       uint64_t v = 0;
       std::memcpy(&v, h, size);
       value = v;
       return true;
     }
-    uint64_t v = 0;
-    for (unsigned i = 0; i < size; ++i) v |= static_cast<uint64_t>(bus_.read_phys(p0 + i, 1)) << (8 * i);
-    value = v;
-    return true;
   }
-  uint32_t p1;
-  if (!translate(linear + first, acc, user, p1, fault)) return false;
   uint64_t v = 0;
   for (unsigned i = 0; i < size; ++i) {
-    const uint32_t p = i < first ? p0 + i : p1 + (i - first);
-    v |= static_cast<uint64_t>(bus_.read_phys(p, 1)) << (8 * i);
+    const uint64_t p = i < first ? p0 + i : p1 + (i - first);
+    v |= static_cast<uint64_t>(read_byte(p)) << (8 * i);
   }
   value = v;
   return true;
 }
 
-void Mmu::note_write(uint32_t phys, unsigned size) {
-  const uint32_t first = phys >> 12, last = (phys + size - 1) >> 12;
-  for (uint32_t pg = first; pg <= last; ++pg) {
-    if (is_code_page(pg) && on_code_write) on_code_write(pg);
-  }
-}
-
-bool Mmu::write(uint32_t linear, unsigned size, bool user, uint64_t value, PageFault& fault) {
-  uint32_t p0;
-  if (!translate(linear, Access::Write, user, p0, fault)) return false;
+bool Mmu::write_slow(uint32_t linear, unsigned size, bool user, uint64_t value, PageFault& fault) {
+  uint64_t p0;
+  if (!translate64(linear, Access::Write, user, p0, fault)) return false;
   const unsigned first = 4096 - (linear & 0xFFF);
+  uint64_t p1 = 0;
+  if (size > first && !translate64(linear + first, Access::Write, user, p1, fault)) return false;
   if (size <= first) {
-    if (uint8_t* h = bus_.ram_ptr(p0); h && bus_.ram_ptr(p0 + size - 1)) {
+    const uint32_t a = static_cast<uint32_t>(p0);
+    if (uint8_t* h = p0 < k4G ? bus_.ram_ptr(a) : nullptr; h && bus_.ram_ptr(a + size - 1)) {
       std::memcpy(h, &value, size);
     } else {
-      for (unsigned i = 0; i < size; ++i) bus_.write_phys(p0 + i, 1, static_cast<uint8_t>(value >> (8 * i)));
+      for (unsigned i = 0; i < size; ++i) write_byte(p0 + i, static_cast<uint8_t>(value >> (8 * i)));
     }
     note_write(p0, size);
     return true;
   }
-  uint32_t p1;
-  if (!translate(linear + first, Access::Write, user, p1, fault)) return false;
   for (unsigned i = 0; i < size; ++i) {
-    const uint32_t p = i < first ? p0 + i : p1 + (i - first);
-    bus_.write_phys(p, 1, static_cast<uint8_t>(value >> (8 * i)));
+    const uint64_t p = i < first ? p0 + i : p1 + (i - first);
+    write_byte(p, static_cast<uint8_t>(value >> (8 * i)));
   }
   note_write(p0, first);
   note_write(p1, size - first);
   return true;
 }
 
-void Mmu::mark_code_page(uint32_t phys_page) {
-  if (phys_page < code_pages_.size()) code_pages_[phys_page] = 1;
+// ------------------------------------------------------------------ write tracking
+
+void Mmu::note_write(uint64_t phys, unsigned size) {
+  if (phys >= k4G) return;
+  const uint32_t first = static_cast<uint32_t>(phys >> 12);
+  const uint32_t last = static_cast<uint32_t>((phys + size - 1) >> 12);
+  for (uint32_t pg = first; pg <= last; ++pg) {
+    if (pg >= tracked_.size() || !tracked_[pg]) continue;
+    if (tracked_[pg] & kTrackPageTable) invalidate_page_table(pg);
+    if ((tracked_[pg] & kTrackCode) && on_code_write) on_code_write(pg);
+  }
 }
 
+void Mmu::track(uint32_t phys_page, uint8_t what) {
+  if (phys_page >= tracked_.size()) return;
+  const bool was = tracked_[phys_page] != 0;
+  tracked_[phys_page] |= what;
+  if (!was) drop_write_entries(phys_page);
+}
+
+void Mmu::drop_write_entries(uint32_t phys_page) {
+  const unsigned w0 = tlb_index(Access::Write, false), w1 = tlb_index(Access::Write, true);
+  for (auto& c : contexts_) {
+    for (unsigned k : {w0, w1}) {
+      for (TlbEntry& e : c->tlb[k]) {
+        if (e.tag != 1 && e.phys_page == phys_page) e = TlbEntry{};
+      }
+    }
+  }
+}
+
+void Mmu::invalidate_page_table(uint32_t phys_page) {
+  auto it = pt_deps_.find(phys_page);
+  if (it != pt_deps_.end()) {
+    for (const auto& [id, key] : it->second) {
+      for (auto& c : contexts_) {
+        if (c->id != id) continue;
+        if (c->shadow.erase(key)) ++stats.inval_pt_write;
+        const uint32_t lin_page = key >> 3;
+        TlbEntry& e = c->tlb[key & 7][lin_page & (kTlbSize - 1)];
+        if (e.tag == (lin_page << 12)) e = TlbEntry{};
+        break;
+      }
+    }
+    pt_deps_.erase(it);
+  }
+  tracked_[phys_page] &= ~kTrackPageTable;
+}
+
+void Mmu::mark_code_page(uint32_t phys_page) { track(phys_page, kTrackCode); }
+
 void Mmu::unmark_code_page(uint32_t phys_page) {
-  if (phys_page < code_pages_.size()) code_pages_[phys_page] = 0;
+  if (phys_page < tracked_.size()) tracked_[phys_page] &= ~kTrackCode;
 }
 
 }  // namespace popek::mmu

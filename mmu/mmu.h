@@ -1,13 +1,31 @@
-// Linear-to-physical translation and linear memory access for the CPU.
+// The softmmu: linear-to-physical translation and linear memory access for the CPU.
 //
-// Every guest memory access the CPU makes after segmentation goes through here, so the
-// paging unit, its TLB and the write tracking of code pages live in one place. Paging is
-// the classic 32-bit two-level walk with 4 KiB and (CR4.PSE) 4 MiB pages; PAE, the
-// software TLB and shadow page tables are the softmmu issue's work.
+// Three layers, fastest first:
+//  1. The software TLB: per address space, six direct-mapped arrays of kTlbSize entries,
+//     one per (access kind, user/supervisor). An entry maps a linear page to the host
+//     address of a RAM (or, for reads and fetches, ROM) page. The hit path is an index,
+//     a compare and an add (host_for), small enough for generated code to inline.
+//  2. Shadow page tables: per address space (keyed by CR3), every translation a page
+//     walk produced, with the permission and A/D outcome already applied. A CR3 switch
+//     back to a recently used address space finds its shadow warm (kMaxContexts kept).
+//  3. The page walk of SDM vol. 3 §4.3 (32-bit, with PSE 4 MiB pages) and §4.4 (PAE,
+//     with 2 MiB pages and the NX bit under EFER.NXE), setting A/D bits as the
+//     processor does.
+//
+// Exactness: every page-table page a walk reads is write-tracked; a guest write to it
+// drops exactly the translations derived from it, in every address space. Cached
+// translations therefore never go stale, so MOV CR3 and INVLPG need not flush for
+// correctness (the SDM allows a TLB to hold fewer entries than it could, never stale
+// ones that the guest has not been allowed to see). Pages holding decoded code are
+// write-tracked the same way (on_code_write). Writes to tracked pages always take the
+// slow path: no write entry for them is ever in the TLB.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <functional>
+#include <memory>
+#include <unordered_map>
 #include <vector>
 
 #include "bus/bus.h"
@@ -22,6 +40,7 @@ constexpr uint32_t P = 1u << 0;
 constexpr uint32_t W = 1u << 1;
 constexpr uint32_t U = 1u << 2;
 constexpr uint32_t RSVD = 1u << 3;
+constexpr uint32_t ID = 1u << 4;
 }  // namespace pf
 
 struct PageFault {
@@ -29,43 +48,149 @@ struct PageFault {
   uint32_t error;
 };
 
+// Counters for --stats.
+struct Stats {
+  uint64_t tlb_hits = 0;
+  uint64_t tlb_misses = 0;        // front-TLB misses
+  uint64_t shadow_hits = 0;       // misses answered by the shadow page table
+  uint64_t walks = 0;             // page walks
+  uint64_t cr3_switches = 0;
+  uint64_t shadow_reuses = 0;     // CR3 switches that found their address space cached
+  uint64_t inval_pt_write = 0;    // translations dropped because a page-table page changed
+  uint64_t inval_invlpg = 0;      // translations dropped by INVLPG
+  uint64_t flush_mode = 0;        // full flushes: CR0/CR4/EFER change of paging meaning
+  uint64_t flush_a20 = 0;         // full flushes: A20 gate toggled
+  uint64_t flush_other = 0;       // full flushes: reset, loaders, explicit
+  uint64_t contexts_evicted = 0;
+};
+
+constexpr unsigned kTlbSize = 256;
+constexpr unsigned kMaxContexts = 8;
+
+struct TlbEntry {
+  uint32_t tag = 1;           // linear page address; 1 never matches (invalid)
+  uint32_t phys_page = 0;     // physical page number
+  uint8_t* host = nullptr;    // host address of the page's first byte
+};
+
+// Control-register state that gives translations their meaning.
+struct Control {
+  uint32_t cr0 = 0, cr3 = 0, cr4 = 0;
+  uint64_t efer = 0;
+};
+
 class Mmu {
  public:
   explicit Mmu(bus::Bus& bus);
+  ~Mmu();
 
-  // Paging control, updated by the CPU on every write to CR0/CR3/CR4.
-  void set_control(uint32_t cr0, uint32_t cr3, uint32_t cr4);
+  // Paging control, updated by the CPU on every write to CR0/CR3/CR4/EFER. With PAE
+  // paging on, loads the four PDPTEs from CR3 as the processor does; returns false
+  // (leaving the previous control in force) when a present PDPTE has reserved bits set,
+  // which the CPU turns into #GP(0).
+  bool set_control(uint32_t cr0, uint32_t cr3, uint32_t cr4, uint64_t efer = 0);
+  const Control& control() const { return ctl_; }
 
-  // Translate one linear address. `user` is CPL 3 for ordinary accesses and false for
-  // the implicit supervisor accesses (descriptor tables, TSS, IDT).
+  // The inline hit path: the host address for `linear`, or nullptr on a TLB miss.
+  uint8_t* host_for(uint32_t linear, Access acc, bool user) {
+    const TlbEntry& e = tlb_[tlb_index(acc, user)][(linear >> 12) & (kTlbSize - 1)];
+    if (e.tag == (linear & 0xFFFFF000u)) {
+      ++stats.tlb_hits;
+      return e.host + (linear & 0xFFF);
+    }
+    return nullptr;
+  }
+
+  // Translate one linear address (and fill the TLB). `user` is CPL 3 for ordinary
+  // accesses and false for the implicit supervisor accesses (descriptor tables, TSS).
   bool translate(uint32_t linear, Access acc, bool user, uint32_t& phys, PageFault& fault);
 
   // Linear accesses of 1, 2, 4 or 8 bytes, possibly crossing a page boundary. Either the
   // whole access happens or nothing does and `fault` says why.
   bool read(uint32_t linear, unsigned size, Access acc, bool user, uint64_t& value,
-            PageFault& fault);
-  bool write(uint32_t linear, unsigned size, bool user, uint64_t value, PageFault& fault);
+            PageFault& fault) {
+    if ((linear & 0xFFF) <= 4096 - size) {
+      if (const uint8_t* h = host_for(linear, acc, user)) {
+        uint64_t v = 0;
+        __builtin_memcpy(&v, h, size);
+        value = v;
+        return true;
+      }
+    }
+    return read_slow(linear, size, acc, user, value, fault);
+  }
+  bool write(uint32_t linear, unsigned size, bool user, uint64_t value, PageFault& fault) {
+    if ((linear & 0xFFF) <= 4096 - size) {
+      if (uint8_t* h = host_for(linear, Access::Write, user)) {
+        __builtin_memcpy(h, &value, size);
+        return true;
+      }
+    }
+    return write_slow(linear, size, user, value, fault);
+  }
+
+  // INVLPG: drop the translations of one linear page in the current address space.
+  void invlpg(uint32_t linear);
+  // Drop every cached translation of every address space.
+  enum class FlushCause : uint8_t { Mode, A20, Other };
+  void flush_all(FlushCause cause);
 
   // Code-page write tracking: pages marked here call on_code_write(page) when written.
   void mark_code_page(uint32_t phys_page);
   void unmark_code_page(uint32_t phys_page);
   bool is_code_page(uint32_t phys_page) const {
-    return phys_page < code_pages_.size() && code_pages_[phys_page];
+    return phys_page < tracked_.size() && (tracked_[phys_page] & kTrackCode);
   }
   std::function<void(uint32_t phys_page)> on_code_write;
 
   bus::Bus& bus() { return bus_; }
+  Stats stats;
 
  private:
-  bool walk(uint32_t linear, Access acc, bool user, uint32_t& phys, PageFault& fault);
-  void note_write(uint32_t phys, unsigned size);
+  struct Context;
+  static constexpr uint8_t kTrackCode = 1, kTrackPageTable = 2;
+  static unsigned tlb_index(Access acc, bool user) {
+    return static_cast<unsigned>(acc) * 2 + (user ? 1 : 0);
+  }
+  // Shadow-table key: linear page number with access kind and privilege.
+  static uint32_t shadow_key(uint32_t linear, Access acc, bool user) {
+    return ((linear >> 12) << 3) | (tlb_index(acc, user));
+  }
+
+  bool read_slow(uint32_t linear, unsigned size, Access acc, bool user, uint64_t& value,
+                 PageFault& fault);
+  bool write_slow(uint32_t linear, unsigned size, bool user, uint64_t value, PageFault& fault);
+  // Physical address (up to 36 bits with PAE) of a linear address, through the shadow
+  // table or a walk; fills the front TLB.
+  bool translate64(uint32_t linear, Access acc, bool user, uint64_t& phys, PageFault& fault);
+  bool walk(uint32_t linear, Access acc, bool user, uint64_t& phys, PageFault& fault,
+            uint32_t deps[2], unsigned& ndeps);
+  bool walk_legacy(uint32_t linear, Access acc, bool user, uint64_t& phys, PageFault& fault,
+                   uint32_t deps[2], unsigned& ndeps);
+  bool walk_pae(uint32_t linear, Access acc, bool user, uint64_t& phys, PageFault& fault,
+                uint32_t deps[2], unsigned& ndeps);
+  void fill_tlb(uint32_t linear, Access acc, bool user, uint64_t phys);
+  uint8_t read_byte(uint64_t phys);
+  void write_byte(uint64_t phys, uint8_t v);
+  void note_write(uint64_t phys, unsigned size);
+  void track(uint32_t phys_page, uint8_t what);
+  void drop_write_entries(uint32_t phys_page);
+  void invalidate_page_table(uint32_t phys_page);
+  void switch_context();
 
   bus::Bus& bus_;
+  Control ctl_;
   bool paging_ = false;
-  bool wp_ = false;
-  bool pse_ = false;
-  uint32_t cr3_ = 0;
-  std::vector<uint8_t> code_pages_;
+  bool pae_ = false;
+  uint64_t pdpte_[4] = {};
+  std::vector<uint8_t> tracked_;  // per RAM page: kTrackCode | kTrackPageTable
+  // Shadow-table entries derived from each page-table page: (context id, shadow key).
+  std::unordered_map<uint32_t, std::vector<std::pair<uint32_t, uint32_t>>> pt_deps_;
+  std::vector<std::unique_ptr<Context>> contexts_;
+  Context* current_ = nullptr;
+  TlbEntry (*tlb_)[kTlbSize] = nullptr;  // the current context's TLB arrays
+  uint32_t next_context_id_ = 1;
+  uint64_t clock_ = 0;
 };
 
 }  // namespace popek::mmu

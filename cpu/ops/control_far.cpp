@@ -169,7 +169,7 @@ Status call_far(Cpu& c, const Insn& in) {
     const bool user = new_cpl == 3;
     uint32_t o = new_sp;
     auto put = [&](uint32_t v) {
-      const Status st = c.write_via(ss_cache, o, gw, v, user);
+      const Status st = c.write_via(ss_cache, o, gw, v, user, ss_sel & 0xFFFC);
       o = (o + gw) & mask;
       return st;
     };

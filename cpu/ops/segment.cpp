@@ -81,8 +81,12 @@ Status pop_seg(Cpu& c, const Insn& in) {
   if (seg == CS) return c.ud();
   uint32_t v;
   TRY(c.stack_read(0, in.opsize, v));
+  // The stack pointer moves by the stack size in force before the load (POP SS).
+  const bool big = c.stack32();
+  const uint32_t esp = c.s.gpr[ESP];
+  const uint32_t new_esp = big ? esp + in.opsize : (esp & 0xFFFF0000u) | ((esp + in.opsize) & 0xFFFF);
   TRY(c.load_seg(seg, static_cast<uint16_t>(v)));
-  c.add_sp(static_cast<int32_t>(in.opsize));
+  c.s.gpr[ESP] = new_esp;
   if (seg == SS) c.s.irq_shadow = 1;
   return Status::Ok;
 }

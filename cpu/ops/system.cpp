@@ -18,9 +18,10 @@ constexpr uint32_t kMsrTsc = 0x10;
 constexpr uint32_t kMsrSysenterCs = 0x174;
 constexpr uint32_t kMsrSysenterEsp = 0x175;
 constexpr uint32_t kMsrSysenterEip = 0x176;
+constexpr uint32_t kMsrEfer = 0xC0000080;
 
 // CR4 bits popek accepts: exactly those whose features CPUID advertises.
-constexpr uint32_t kCr4Supported = cr4::TSD | cr4::PSE;
+constexpr uint32_t kCr4Supported = cr4::TSD | cr4::PSE | cr4::PAE | cr4::PGE;
 
 }  // namespace
 
@@ -158,8 +159,7 @@ Status lmsw(Cpu& c, const Insn& in) {
   TRY(c.read_op(in, 0, v));
   uint32_t cr0v = (c.s.cr[0] & ~0xEu) | (v & 0xF);
   cr0v |= c.s.cr[0] & cr0::PE;
-  c.set_cr0(cr0v);
-  return Status::Ok;
+  return c.set_cr0(cr0v);
 }
 
 // CLTS
@@ -184,16 +184,13 @@ Status mov_cr(Cpu& c, const Insn& in) {
     case 0:
       if ((v & cr0::PG) && !(v & cr0::PE)) return c.gp(0);
       if ((v & cr0::NW) && !(v & cr0::CD)) return c.gp(0);
-      c.set_cr0(v);
-      break;
-    case 2: c.s.cr[2] = v; break;
-    case 3: c.set_cr3(v); break;
-    case 4:
+      return c.set_cr0(v);
+    case 2: c.s.cr[2] = v; return Status::Ok;
+    case 3: return c.set_cr3(v);
+    default:
       if (v & ~kCr4Supported) return c.gp(0);
-      c.set_cr4(v);
-      break;
+      return c.set_cr4(v);
   }
-  return Status::Ok;
 }
 
 // MOV DRn, r32 / MOV r32, DRn
@@ -236,7 +233,7 @@ Status wbinvd(Cpu& c, const Insn&) {
 Status invlpg(Cpu& c, const Insn& in) {
   if (in.ops[0].kind != OpKind::Mem) return c.ud();
   if (!privileged_ok(c)) return c.gp(0);
-  // No TLB yet: every access walks the page tables, so nothing is stale.
+  c.mmu().invlpg(c.s.seg[in.ops[0].seg].base + c.ea(in, in.ops[0]));
   return Status::Ok;
 }
 
@@ -250,6 +247,7 @@ Status rdmsr(Cpu& c, const Insn&) {
     case kMsrSysenterCs: v = c.s.msr.sysenter_cs; break;
     case kMsrSysenterEsp: v = c.s.msr.sysenter_esp; break;
     case kMsrSysenterEip: v = c.s.msr.sysenter_eip; break;
+    case kMsrEfer: v = c.s.msr.efer; break;
     default:
       c.log().once("rdmsr-" + std::to_string(idx), "RDMSR of unimplemented MSR 0x%x raises #GP", idx);
       return c.gp(0);
@@ -269,6 +267,9 @@ Status wrmsr(Cpu& c, const Insn&) {
     case kMsrSysenterCs: c.s.msr.sysenter_cs = static_cast<uint32_t>(v); break;
     case kMsrSysenterEsp: c.s.msr.sysenter_esp = static_cast<uint32_t>(v); break;
     case kMsrSysenterEip: c.s.msr.sysenter_eip = static_cast<uint32_t>(v); break;
+    case kMsrEfer:
+      if (v & ~efer::NXE) return c.gp(0);  // LME and the rest do not exist on a 32-bit CPU
+      return c.set_efer(v);
     default:
       c.log().once("wrmsr-" + std::to_string(idx), "WRMSR of unimplemented MSR 0x%x raises #GP", idx);
       return c.gp(0);

@@ -4,7 +4,9 @@
 #
 # usage: run_guest.sh MODE EMULATOR KIND IMAGE EXPECTED [DEPARTURES]
 #   MODE        popek | popek-jit | qemu   (popek-jit adds --engine=jit; qemu adds
-#               -M isapc -cpu pentium2 -monitor none)
+#               -M isapc -cpu pentium2 -monitor none; the CPU model is the
+#               first non-comment line of EXPECTED's sibling <name>.qemu-cpu
+#               instead of pentium2 when that file exists)
 #   EMULATOR    path of the emulator executable
 #   KIND        kernel (multiboot ELF, -kernel) | bios (64 KiB ROM, -bios)
 #   IMAGE       the guest image
@@ -37,7 +39,11 @@ esac
 case $mode in
     popek) machopts= ;;
     popek-jit) machopts=--engine=jit ;;
-    qemu)  machopts="-M isapc -cpu pentium2 -monitor none" ;;
+    qemu)  cpu=pentium2
+           if [ -f "${expected%.txt}.qemu-cpu" ]; then
+               cpu=$(sed -n '/^[^#]/{p;q;}' "${expected%.txt}.qemu-cpu")
+           fi
+           machopts="-M isapc -cpu $cpu -monitor none" ;;
     *) echo "bad mode: $mode" >&2; exit 2 ;;
 esac
 

@@ -269,8 +269,6 @@ TEST_F(PInt, TripleFaultStopsTheMachineWithReset) {
 }
 
 TEST_F(PInt, InnerStackWithoutRoomIsSsWithSelector) {
-  GTEST_SKIP() << "popek bug: interrupt() raises #SS(0) when the inner stack has no room; "
-                  "SDM INT n: #SS(new SS selector + EXT)";
   m_.prot_mode(3);
   m_.set_gdt(8, seg_desc(0, 0xFFF, acc::DATA_RW | dpl(0) | 1, dflag::DB));
   m_.put32(SysMachine::kTss + 4, 0x10);  // ESP0: 20 bytes below wraps past the limit
