@@ -36,7 +36,10 @@ struct Mmu::Context {
   TlbEntry tlb[6][kTlbSize];
 };
 
-Mmu::Mmu(bus::Bus& bus) : bus_(bus), tracked_((bus.ram_size() + 4095) / 4096, 0) {
+Mmu::Mmu(bus::Bus& bus)
+    : bus_(bus),
+      tracked_((bus.ram_size() + 4095) / 4096, 0),
+      write_refs_((bus.ram_size() + 4095) / 4096, 0) {
   switch_context();
 }
 
@@ -86,6 +89,7 @@ void Mmu::switch_context() {
   if (contexts_.size() >= kMaxContexts) {
     auto lru = std::min_element(contexts_.begin(), contexts_.end(),
                                 [](const auto& a, const auto& b) { return a->last_used < b->last_used; });
+    release_context(**lru);
     contexts_.erase(lru);
     ++stats.contexts_evicted;
   }
@@ -106,6 +110,7 @@ void Mmu::flush_all(FlushCause cause) {
     case FlushCause::A20: ++stats.flush_a20; break;
     case FlushCause::Other: ++stats.flush_other; break;
   }
+  for (auto& c : contexts_) release_context(*c);
   contexts_.clear();
   current_ = nullptr;
   for (auto& [page, deps] : pt_deps_) {
@@ -121,7 +126,21 @@ void Mmu::invlpg(uint32_t linear) {
     const bool user = k & 1;
     stats.inval_invlpg += current_->shadow.erase(shadow_key(linear, acc, user));
     TlbEntry& e = tlb_[k][(linear >> 12) & (kTlbSize - 1)];
-    if (e.tag == (linear & 0xFFFFF000u)) e = TlbEntry{};
+    if (e.tag == (linear & 0xFFFFF000u)) set_entry(e, TlbEntry{}, acc == Access::Write);
+  }
+}
+
+void Mmu::set_entry(TlbEntry& e, const TlbEntry& v, bool write_kind) {
+  if (write_kind) {
+    if (e.tag != 1 && e.phys_page < write_refs_.size()) --write_refs_[e.phys_page];
+    if (v.tag != 1 && v.phys_page < write_refs_.size()) ++write_refs_[v.phys_page];
+  }
+  e = v;
+}
+
+void Mmu::release_context(Context& c) {
+  for (unsigned k : {tlb_index(Access::Write, false), tlb_index(Access::Write, true)}) {
+    for (TlbEntry& e : c.tlb[k]) set_entry(e, TlbEntry{}, true);
   }
 }
 
@@ -288,14 +307,11 @@ void Mmu::fill_tlb(uint32_t linear, Access acc, bool user, uint64_t phys) {
     if (bus_.ram_ptr(base) && bus_.ram_ptr(base + 4095)) host = bus_.ram_ptr(base);
   } else if (bus_.ram_ptr(base) && bus_.ram_ptr(base + 4095)) {
     host = bus_.ram_ptr(base);
-  } else if (bus_.rom_ptr(base) && bus_.rom_ptr(base + 4095)) {
-    host = const_cast<uint8_t*>(bus_.rom_ptr(base));  // read/fetch entries never write
   }
+  // ROM and MMIO pages are never entered: their accesses always reach the bus.
   if (!host) return;
-  TlbEntry& e = tlb_[tlb_index(acc, user)][(linear >> 12) & (kTlbSize - 1)];
-  e.tag = linear & 0xFFFFF000u;
-  e.phys_page = page;
-  e.host = host;
+  set_entry(tlb_[tlb_index(acc, user)][(linear >> 12) & (kTlbSize - 1)],
+            TlbEntry{linear & 0xFFFFF000u, page, host}, acc == Access::Write);
 }
 
 // ------------------------------------------------------------------ slow accesses
@@ -381,11 +397,12 @@ void Mmu::track(uint32_t phys_page, uint8_t what) {
 }
 
 void Mmu::drop_write_entries(uint32_t phys_page) {
+  if (phys_page >= write_refs_.size() || write_refs_[phys_page] == 0) return;
   const unsigned w0 = tlb_index(Access::Write, false), w1 = tlb_index(Access::Write, true);
   for (auto& c : contexts_) {
     for (unsigned k : {w0, w1}) {
       for (TlbEntry& e : c->tlb[k]) {
-        if (e.tag != 1 && e.phys_page == phys_page) e = TlbEntry{};
+        if (e.tag != 1 && e.phys_page == phys_page) set_entry(e, TlbEntry{}, true);
       }
     }
   }
@@ -399,8 +416,11 @@ void Mmu::invalidate_page_table(uint32_t phys_page) {
         if (c->id != id) continue;
         if (c->shadow.erase(key)) ++stats.inval_pt_write;
         const uint32_t lin_page = key >> 3;
-        TlbEntry& e = c->tlb[key & 7][lin_page & (kTlbSize - 1)];
-        if (e.tag == (lin_page << 12)) e = TlbEntry{};
+        const unsigned kind = key & 7;
+        TlbEntry& e = c->tlb[kind][lin_page & (kTlbSize - 1)];
+        if (e.tag == (lin_page << 12)) {
+          set_entry(e, TlbEntry{}, kind / 2 == static_cast<unsigned>(Access::Write));
+        }
         break;
       }
     }

@@ -3,7 +3,7 @@
 // Three layers, fastest first:
 //  1. The software TLB: per address space, six direct-mapped arrays of kTlbSize entries,
 //     one per (access kind, user/supervisor). An entry maps a linear page to the host
-//     address of a RAM (or, for reads and fetches, ROM) page. The hit path is an index,
+//     address of a RAM page (ROM and MMIO pages always take the slow path to the bus). The hit path is an index,
 //     a compare and an add (host_for), small enough for generated code to inline.
 //  2. Shadow page tables: per address space (keyed by CR3), every translation a page
 //     walk produced, with the permission and A/D outcome already applied. A CR3 switch
@@ -65,7 +65,7 @@ struct Stats {
 };
 
 constexpr unsigned kTlbSize = 256;
-constexpr unsigned kMaxContexts = 8;
+constexpr unsigned kMaxContexts = 64;
 
 struct TlbEntry {
   uint32_t tag = 1;           // linear page address; 1 never matches (invalid)
@@ -175,6 +175,9 @@ class Mmu {
   void note_write(uint64_t phys, unsigned size);
   void track(uint32_t phys_page, uint8_t what);
   void drop_write_entries(uint32_t phys_page);
+  // Every change to a TLB entry goes through here, so that write_refs_ stays exact.
+  void set_entry(TlbEntry& e, const TlbEntry& v, bool write_kind);
+  void release_context(Context& c);
   void invalidate_page_table(uint32_t phys_page);
   void switch_context();
 
@@ -184,6 +187,9 @@ class Mmu {
   bool pae_ = false;
   uint64_t pdpte_[4] = {};
   std::vector<uint8_t> tracked_;  // per RAM page: kTrackCode | kTrackPageTable
+  // Per RAM page: how many write entries of any context's TLB point at it, so that
+  // tracking a page only scans the TLBs when one does.
+  std::vector<uint32_t> write_refs_;
   // Shadow-table entries derived from each page-table page: (context id, shadow key).
   std::unordered_map<uint32_t, std::vector<std::pair<uint32_t, uint32_t>>> pt_deps_;
   std::vector<std::unique_ptr<Context>> contexts_;
