@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "bus/clock.h"
 #include "bus/device.h"
 #include "bus/log.h"
 
@@ -64,6 +65,15 @@ class Bus {
   const std::vector<Device*>& devices() const { return devices_; }
   void reset_devices();
 
+  // --- time and interrupt lines
+  Clock& clock() { return clock_; }
+  // The interrupt controller registers itself here; set_irq without one is logged once.
+  void attach_irq_sink(IrqSink* sink) { irq_ = sink; }
+  void set_irq(unsigned irq, bool level) {
+    if (irq_) irq_->set_irq(irq, level);
+    else if (level) log_.once("no-pic", "IRQ %u raised but this machine has no interrupt controller", irq);
+  }
+
   // --- machine requests from devices
   void request_stop(StopReason why, int exit_status, std::string message = {});
   StopReason stop_reason() const { return stop_; }
@@ -86,6 +96,8 @@ class Bus {
   int exit_status_ = 0;
   std::string stop_message_;
   Log log_;
+  Clock clock_;
+  IrqSink* irq_ = nullptr;
 };
 
 }  // namespace popek::bus

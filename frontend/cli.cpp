@@ -33,9 +33,17 @@ constexpr OptionSpec kOptions[] = {
     {"initrd", "initrd", true, "file to load as the kernel's first module"},
     {"append", "append", true, "kernel command line"},
     {"bios", "bios", true, "raw firmware image (a multiple of 4 KiB, at most 1 MiB)"},
-    {"serial", "serial", true, "COM1 backend: stdio, file:PATH or none (default stdio)"},
+    {"serial", "serial", true, "COM1 backend (again for COM2..COM4): stdio, file:PATH or none (default stdio)"},
     {"debugcon", "debugcon", true, "port 0xE9 backend: stdio, file:PATH or none (default none)"},
     {"device", "device", true, "isa-debug-exit[,iobase=N][,iosize=N] (present at 0xf4 by default)"},
+    {"hda", "hda", true, "raw disk image on the primary IDE master"},
+    {"hdb", "hdb", true, "raw disk image on the primary IDE slave"},
+    {"hdc", "hdc", true, "raw disk image on the secondary IDE master"},
+    {"hdd", "hdd", true, "raw disk image on the secondary IDE slave"},
+    {"drive", "drive", true, "file=F,format=raw,if=ide,index=N[,readonly=on]"},
+    {"snapshot", "snapshot", false, "keep disk writes in memory; never write the images"},
+    {"rtc", "rtc", true, "base=utc|localtime|YYYY-MM-DDTHH:MM:SS (default utc)"},
+    {"icount", "icount", true, "shift=N[,sleep=on|off]: 2^N ns of guest time per instruction (default 3)"},
     {"nographic", "nographic", false, "accepted for QEMU compatibility (popek has no display)"},
     {"no-reboot", "no-reboot", false, "exit instead of resetting when the guest resets"},
     {"d", "debug", true, "trace channels, comma separated (-d help lists them)"},
@@ -139,6 +147,110 @@ std::string parse_device(const std::string& spec, MachineConfig& c) {
   if (size == 0 || base + size > 0x10000) return what + "iosize must be 1 to 0x10000 - iobase";
   c.debug_exit_iobase = static_cast<uint16_t>(base);
   c.debug_exit_iosize = static_cast<uint16_t>(size);
+  return {};
+}
+
+// -drive file=F,format=raw,if=ide,index=N[,readonly=on][,media=disk]
+std::string parse_drive(const std::string& spec, DriveConfig& d) {
+  const std::string what = "popek: -drive " + spec + ": ";
+  bool have_index = false;
+  for (const std::string& part : split(spec, ',')) {
+    const size_t eq = part.find('=');
+    const std::string key = part.substr(0, eq);
+    const std::string val = eq == std::string::npos ? "" : part.substr(eq + 1);
+    if (key == "file") {
+      d.path = val;
+    } else if (key == "format") {
+      if (val != "raw") return what + "format '" + val + "' is not supported (use format=raw)";
+    } else if (key == "if") {
+      if (val != "ide") return what + "interface '" + val + "' is not supported (use if=ide)";
+    } else if (key == "index") {
+      unsigned long n;
+      if (!parse_number(val, n) || n > 3) return what + "index must be 0 to 3";
+      d.index = static_cast<unsigned>(n);
+      have_index = true;
+    } else if (key == "readonly") {
+      if (val == "on") d.readonly = true;
+      else if (val == "off") d.readonly = false;
+      else return what + "readonly must be on or off";
+    } else if (key == "media") {
+      if (val != "disk") return what + "media '" + val + "' is not supported (use media=disk)";
+    } else {
+      return what + "unknown property '" + key + "'";
+    }
+  }
+  if (d.path.empty()) return what + "missing file=";
+  if (!have_index) return what + "missing index= (0 to 3)";
+  return {};
+}
+
+// Empty when `path` is a readable raw image of a whole number of 512-byte sectors.
+std::string check_disk_image(const std::string& path) {
+  const std::string what = "popek: disk image " + path + ": ";
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) return what + std::strerror(errno);
+  if (!S_ISREG(st.st_mode)) return what + "not a regular file";
+  FILE* f = fopen(path.c_str(), "rb");
+  if (!f) return what + std::strerror(errno);
+  fclose(f);
+  if (st.st_size == 0) return what + "file is empty";
+  if (st.st_size % 512 != 0)
+    return what + "size " + std::to_string(st.st_size) + " is not a multiple of 512 bytes";
+  if (st.st_size > (1ll << 48) * 512) return what + "too large for LBA48";
+  return {};
+}
+
+// -rtc base=utc|localtime|YYYY-MM-DDTHH:MM:SS
+std::string parse_rtc(const std::string& spec, MachineConfig& c) {
+  const std::string what = "popek: -rtc " + spec + ": ";
+  for (const std::string& part : split(spec, ',')) {
+    const size_t eq = part.find('=');
+    const std::string key = part.substr(0, eq);
+    const std::string val = eq == std::string::npos ? "" : part.substr(eq + 1);
+    if (key != "base") return what + "unknown property '" + key + "' (use base=...)";
+    if (val == "utc") {
+      c.rtc_base = RtcBase::Utc;
+    } else if (val == "localtime") {
+      c.rtc_base = RtcBase::LocalTime;
+    } else {
+      int y, mo, d, h, mi, sec;
+      char tail;
+      if (std::sscanf(val.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%c", &y, &mo, &d, &h, &mi, &sec, &tail) != 6 ||
+          y < 1970 || y > 2099 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 59)
+        return what + "base must be utc, localtime or YYYY-MM-DDTHH:MM:SS (1970 to 2099)";
+      // Days from the civil date (proleptic Gregorian), as seconds since the epoch.
+      const int yy = mo <= 2 ? y - 1 : y;
+      const int era = yy / 400;
+      const int yoe = yy - era * 400;
+      const int doy = (153 * (mo + (mo > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+      const int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+      const int64_t days = static_cast<int64_t>(era) * 146097 + doe - 719468;
+      c.rtc_base = RtcBase::Fixed;
+      c.rtc_fixed_epoch = days * 86400 + h * 3600 + mi * 60 + sec;
+    }
+  }
+  return {};
+}
+
+// -icount shift=N[,sleep=on|off]
+std::string parse_icount(const std::string& spec, MachineConfig& c) {
+  const std::string what = "popek: -icount " + spec + ": ";
+  for (const std::string& part : split(spec, ',')) {
+    const size_t eq = part.find('=');
+    const std::string key = part.substr(0, eq);
+    const std::string val = eq == std::string::npos ? "" : part.substr(eq + 1);
+    if (key == "shift") {
+      unsigned long n;
+      if (!parse_number(val, n) || n > 10) return what + "shift must be 0 to 10";
+      c.icount_shift = static_cast<unsigned>(n);
+    } else if (key == "sleep") {
+      if (val == "on") c.icount_sleep = true;
+      else if (val == "off") c.icount_sleep = false;
+      else return what + "sleep must be on or off";
+    } else {
+      return what + "unknown property '" + key + "' (use shift=N, sleep=on|off)";
+    }
+  }
   return {};
 }
 
@@ -250,7 +362,8 @@ CliResult parse_cli(const std::vector<std::string>& raw) {
   for (const OptionSpec& o : kOptions) {
     if (!o.help) continue;  // an alias of the row before
     if (!o.takes_value) desc.add_options()(o.name, "");
-    else if (std::strcmp(o.name, "device") == 0)
+    else if (std::strcmp(o.name, "device") == 0 || std::strcmp(o.name, "drive") == 0 ||
+             std::strcmp(o.name, "serial") == 0)
       desc.add_options()(o.name, po::value<std::vector<std::string>>()->composing(), "");
     else desc.add_options()(o.name, po::value<std::string>(), "");
   }
@@ -303,13 +416,55 @@ CliResult parse_cli(const std::vector<std::string>& raw) {
     else if (e == "jit") c.engine = Engine::Jit;
     else return fail("popek: --engine " + e + ": unknown engine (use interp or jit)");
   }
-  for (const char* opt : {"serial", "debugcon"}) {
+  auto bad_backend = [](const char* opt, const std::string& spec) {
+    return fail(std::string("popek: -") + opt + " " + spec +
+                ": unsupported backend (use stdio, file:PATH or none)");
+  };
+  if (vm.count("debugcon")) {
+    c.debugcon = str("debugcon");
+    if (!devices::valid_backend_spec(c.debugcon)) return bad_backend("debugcon", c.debugcon);
+  }
+  if (vm.count("serial")) {
+    const auto& specs = vm["serial"].as<std::vector<std::string>>();
+    if (specs.size() > 4) return fail("popek: -serial: at most four serial ports (COM1..COM4)");
+    for (size_t i = 0; i < specs.size(); ++i) {
+      if (!devices::valid_backend_spec(specs[i])) return bad_backend("serial", specs[i]);
+      if (i == 0) c.serial = specs[i];
+      else c.serial_extra.push_back(specs[i]);
+    }
+  }
+  for (const char* opt : {"hda", "hdb", "hdc", "hdd"}) {
     if (!vm.count(opt)) continue;
-    const std::string spec = str(opt);
-    if (!devices::valid_backend_spec(spec))
-      return fail(std::string("popek: -") + opt + " " + spec +
-                  ": unsupported backend (use stdio, file:PATH or none)");
-    (std::strcmp(opt, "serial") == 0 ? c.serial : c.debugcon) = spec;
+    DriveConfig d;
+    d.path = str(opt);
+    d.index = static_cast<unsigned>(opt[2] - 'a');
+    c.drives.push_back(d);
+  }
+  if (vm.count("drive")) {
+    for (const std::string& spec : vm["drive"].as<std::vector<std::string>>()) {
+      DriveConfig d;
+      const std::string err = parse_drive(spec, d);
+      if (!err.empty()) return fail(err);
+      c.drives.push_back(d);
+    }
+  }
+  for (size_t i = 0; i < c.drives.size(); ++i) {
+    for (size_t j = 0; j < i; ++j) {
+      if (c.drives[i].index == c.drives[j].index)
+        return fail("popek: two disks on IDE index " + std::to_string(c.drives[i].index) + ": " +
+                    c.drives[j].path + " and " + c.drives[i].path);
+    }
+    const std::string err = check_disk_image(c.drives[i].path);
+    if (!err.empty()) return fail(err);
+  }
+  c.snapshot = vm.count("snapshot") > 0;
+  if (vm.count("rtc")) {
+    const std::string err = parse_rtc(str("rtc"), c);
+    if (!err.empty()) return fail(err);
+  }
+  if (vm.count("icount")) {
+    const std::string err = parse_icount(str("icount"), c);
+    if (!err.empty()) return fail(err);
   }
   if (vm.count("device")) {
     for (const std::string& d : vm["device"].as<std::vector<std::string>>()) {

@@ -1,5 +1,9 @@
 #include "frontend/machine.h"
 
+#include <algorithm>
+#include <chrono>
+#include <thread>
+
 #include <cstdio>
 
 #include "frontend/loader.h"
@@ -8,6 +12,7 @@ namespace popek::frontend {
 
 Machine::Machine(const MachineConfig& cfg)
     : cfg_(cfg), bus_(cfg.ram_size), mmu_(bus_), cpu_(bus_, mmu_) {
+  bus_.clock().attach(&cpu_.s.icount, cfg_.icount_shift);
   bus_.log().mask = cfg_.trace_mask;
   serial_out_ = devices::open_backend(cfg_.serial);
   // Two devices on one file share its backend (and so its write position).
@@ -44,6 +49,7 @@ Machine::~Machine() {
 
 void Machine::boot() {
   cpu_.reset();
+  bus_.clock().reset();
   bus_.set_a20(true);
   bus_.reset_devices();
   bus_.clear_stop();
@@ -61,20 +67,61 @@ void Machine::flush_output() {
   fflush(stdout);
 }
 
+// Sleep the host until its clock, measured from the start of the run, reaches the guest's
+// virtual time `ns` (-icount sleep=on): pacing only, what executes does not change.
+void Machine::pace_to(uint64_t ns) {
+  const auto target = host_start_ + std::chrono::nanoseconds(ns);
+  const auto now = std::chrono::steady_clock::now();
+  if (target > now) std::this_thread::sleep_for(std::min<std::chrono::nanoseconds>(target - now, std::chrono::milliseconds(100)));
+}
+
 int Machine::run() {
+  bus::Clock& clock = bus_.clock();
+  host_start_ = std::chrono::steady_clock::now();
+  uint64_t next_flush = cpu_.s.icount + kSlice;
   for (;;) {
-    const cpu::Cpu::RunExit why = cpu_.run(cpu_.s.icount + kSlice);
+    clock.run_due();
+    uint64_t until = cpu_.s.icount + kSlice;
+    const uint64_t deadline = clock.next_deadline_ns();
+    if (deadline != UINT64_MAX) {
+      const uint64_t at = clock.icount_at(deadline);
+      until = std::min(until, std::max(at, cpu_.s.icount + 1));
+    }
+    const cpu::Cpu::RunExit why = cpu_.run(until);
     if (why == cpu::Cpu::RunExit::Budget) {
-      flush_output();
-      if (stop_signal && *stop_signal) return 128 + *stop_signal;
+      if (cpu_.s.icount >= next_flush) {
+        next_flush = cpu_.s.icount + kSlice;
+        flush_output();
+        if (stop_signal && *stop_signal) return 128 + *stop_signal;
+      }
+      continue;
+    }
+    if (why == cpu::Cpu::RunExit::Halted) {
+      if (stop_signal && *stop_signal) {
+        flush_output();
+        return 128 + *stop_signal;
+      }
+      if (!(cpu_.s.eflags & cpu::flag::IF)) {
+        flush_output();
+        fprintf(stderr, "popek: guest halted with interrupts disabled at %04x:%08x\n",
+                cpu_.s.seg[cpu::CS].selector, cpu_.s.eip);
+        return 0;
+      }
+      if (!clock.pending()) {
+        flush_output();
+        fprintf(stderr, "popek: guest halted (HLT with no interrupt source) at %04x:%08x\n",
+                cpu_.s.seg[cpu::CS].selector, cpu_.s.eip);
+        return 0;
+      }
+      // Idle: virtual time jumps to the next timer event, so an idle guest costs nothing.
+      if (cfg_.icount_sleep) {
+        flush_output();
+        pace_to(clock.next_deadline_ns());
+      }
+      clock.skip_to_next_deadline();
       continue;
     }
     flush_output();
-    if (why == cpu::Cpu::RunExit::Halted) {
-      fprintf(stderr, "popek: guest halted (HLT with no interrupt source) at %04x:%08x\n",
-              cpu_.s.seg[cpu::CS].selector, cpu_.s.eip);
-      return 0;
-    }
     switch (bus_.stop_reason()) {
       case bus::StopReason::Exit:
         return bus_.exit_status();

@@ -3,6 +3,7 @@
 // status.
 #pragma once
 
+#include <chrono>
 #include <csignal>
 #include <memory>
 #include <string>
@@ -60,7 +61,10 @@ class Machine {
   devices::Uart16550& serial() { return *uart_; }
 
  private:
+  void pace_to(uint64_t ns);
+
   MachineConfig cfg_;
+  std::chrono::steady_clock::time_point host_start_;
   bus::Bus bus_;
   mmu::Mmu mmu_;
   cpu::Cpu cpu_;

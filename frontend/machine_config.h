@@ -3,10 +3,24 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace popek::frontend {
 
 enum class Engine : uint8_t { Interp, Jit };
+
+// One IDE disk (-hda..-hdd, -drive).
+struct DriveConfig {
+  // Raw image file.
+  std::string path;
+  // 0 primary master, 1 primary slave, 2 secondary master, 3 secondary slave.
+  unsigned index = 0;
+  // Writes fail with an error to the guest instead of reaching the file (readonly=on).
+  bool readonly = false;
+};
+
+// Where the RTC's clock starts (-rtc base=...).
+enum class RtcBase : uint8_t { Utc, LocalTime, Fixed };
 
 struct MachineConfig {
   // Guest RAM in bytes (-m; 1 MiB to 3 GiB).
@@ -23,6 +37,8 @@ struct MachineConfig {
   Engine engine = Engine::Interp;
   // Character backend of COM1 (-serial: stdio, file:PATH or none).
   std::string serial = "stdio";
+  // Character backends of COM2..COM4 (second and later -serial options).
+  std::vector<std::string> serial_extra;
   // Character backend of the port 0xE9 debug console (-debugcon).
   std::string debugcon = "none";
   // First port of isa-debug-exit (-device isa-debug-exit,iobase=N).
@@ -35,6 +51,18 @@ struct MachineConfig {
   uint32_t trace_mask = 0;
   // File for -d output (-D), or empty for stderr.
   std::string trace_file;
+  // IDE disks (-hda..-hdd, -drive), at most one per index.
+  std::vector<DriveConfig> drives;
+  // Keep disk writes in memory; the image files are never written (-snapshot).
+  bool snapshot = false;
+  // RTC start: the host's UTC or local time at start-up, or a fixed time (-rtc base=).
+  RtcBase rtc_base = RtcBase::Utc;
+  // With RtcBase::Fixed, seconds since 1970-01-01T00:00:00 (-rtc base=YYYY-MM-DDTHH:MM:SS).
+  int64_t rtc_fixed_epoch = 0;
+  // log2 of guest nanoseconds per retired instruction (-icount shift=N; default 3).
+  unsigned icount_shift = 3;
+  // Pace virtual time to the host clock while the guest idles (-icount sleep=on).
+  bool icount_sleep = false;
   // Print the sensitive-instruction census at exit (--pg-report).
   bool pg_report = false;
   // Print execution statistics at exit (--stats).
