@@ -249,9 +249,12 @@ class Cpu {
   // Run until `icount` reaches `until` or the machine stops or halts.
   enum class RunExit : uint8_t { Budget, Halted, Stopped };
   RunExit run(uint64_t until);
-  // Interrupt line from the interrupt controller: returns the vector to deliver, or -1.
+  // The INTR line from the interrupt controller, which drives it with set_intr; the
+  // CPU runs ack_interrupt (the INTA cycle: the vector to deliver, or -1 for none) when
+  // it takes the interrupt.
+  void set_intr(bool level) { intr_ = level; }
+  bool intr() const { return intr_; }
   std::function<int()> ack_interrupt;
-  std::function<bool()> interrupt_pending;
   // A write to the stack through a segment cache that is not loaded yet: the new stack
   // of a privilege change. A limit violation raises #SS(ss_error), the error code the
   // SDM gives for the inner stack (its selector, plus EXT for an external event).
@@ -289,6 +292,7 @@ class Cpu {
   mmu::Mmu& mmu_;
   std::unique_ptr<BlockCache> blocks_;
   uint32_t next_eip_ = 0;
+  bool intr_ = false;
   uint32_t eip_mask_ = 0xFFFFFFFFu;
   bool tracing_ = false;
   bool smc_hit_ = false;  // the current block's code was written: leave it

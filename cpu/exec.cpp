@@ -139,7 +139,7 @@ bool Cpu::step(const Insn& in) {
 Cpu::RunExit Cpu::run(uint64_t until) {
   while (s.icount < until) {
     if (stop_requested()) return RunExit::Stopped;
-    if (!s.irq_shadow && (s.eflags & flag::IF) && interrupt_pending && interrupt_pending()) {
+    if (intr_ && !s.irq_shadow && (s.eflags & flag::IF)) {
       const int v = ack_interrupt ? ack_interrupt() : -1;
       if (v >= 0) {
         s.halted = 0;
