@@ -22,11 +22,12 @@ constexpr uint32_t CX8 = 1u << 8;
 constexpr uint32_t SEP = 1u << 11;
 constexpr uint32_t PGE = 1u << 13;
 constexpr uint32_t CMOV = 1u << 15;
+constexpr uint32_t PAT = 1u << 16;
 }  // namespace feature
 
 // The leaf-1 EDX feature set popek implements today.
 constexpr uint32_t kCpuidFeatures = feature::PSE | feature::TSC | feature::MSR | feature::PAE |
-                                    feature::CX8 | feature::PGE | feature::CMOV;
+                                    feature::CX8 | feature::PGE | feature::CMOV | feature::PAT;
 // CPUID.80000001h:EDX.
 constexpr uint32_t kCpuidExtNX = 1u << 20;
 

@@ -1,16 +1,37 @@
 // Character backends: where a device's output bytes go and where its input bytes come from.
 //
 // A backend is chosen by a spec string, the same spelling for every character device:
-//   stdio        the host's standard output (input: none yet; no raw terminal mode)
+//   stdio        output to the host's standard output; input from standard input
 //   file:PATH    PATH, created or truncated (output only)
 //   none         output discarded, no input
-// Input never comes from the host directly: the frontend's input channel pushes bytes
-// with push_input() so that a recording can replay them at the same instruction.
+//
+// Input. Every byte a guest device receives from the host passes through one function,
+// CharBackend::take_input() — the input channel. A device calls it when its line would
+// deliver the next character (the UART paces this on the virtual clock), so what the guest
+// sees is a function of the bytes returned and the points at which they were taken:
+// recording logs each byte with the instruction count at which take_input() returned it,
+// replay answers take_input() from the log. Bytes reach the backend's queue from the
+// host (pump(): stdin, read without blocking) or from push_input() (tests, injected
+// input); neither is visible to the guest until take_input() hands the byte over.
+//
+// The stdio backend and the terminal. When standard input is a terminal it is put in raw
+// mode the first time input is read (no echo, no line editing, no signal keys: Ctrl-C
+// goes to the guest) and restored by the backend's destructor, by an atexit hook, by a
+// handler for the fatal signals (SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT) and by any
+// caller of restore_terminal() (async-signal-safe; call it before _exit() or from a
+// signal handler that does not return). On a terminal Ctrl-A is an escape:
+//   Ctrl-A x  quit (quit_requested() turns true, on_quit runs)
+//   Ctrl-A h  list the escapes on stderr
+//   Ctrl-A c  monitor (there is none: says so)
+//   Ctrl-A Ctrl-A  a literal Ctrl-A for the guest
+// When standard input is not a terminal (a pipe, a file, /dev/null) it is read as it
+// is: no raw mode, no escapes; its end is the end of input.
 #pragma once
 
 #include <cstdint>
 #include <cstdio>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -25,19 +46,40 @@ class CharBackend {
   // Push buffered output to the host.
   virtual void flush() {}
 
-  // Input queue, fed by the frontend.
-  void push_input(uint8_t byte) { input_.push_back(byte); }
+  // The input channel: the next input byte for the guest, if one is available now.
+  bool take_input(uint8_t& byte);
+  // True while input may still come: bytes are queued or the host source is still open.
+  // A device stops looking for input when this is false (until input_pushed fires).
+  bool input_open() const { return !input_.empty() || source_open(); }
+  // Move whatever the host has ready into the queue without blocking (terminal escapes
+  // are handled here). take_input() does it too; the frontend may call it regularly so
+  // that Ctrl-A x works while the guest is not reading.
+  virtual void pump() {}
+
+  // Queue a byte as if the host had sent it.
+  void push_input(uint8_t byte);
   bool input_ready() const { return !input_.empty(); }
-  // Next input byte; 0 when none is queued.
-  uint8_t pop_input() {
-    if (input_.empty()) return 0;
-    const uint8_t b = input_.front();
-    input_.pop_front();
-    return b;
-  }
+  // Next queued byte; 0 when none is queued. Bypasses the input channel: tests only.
+  uint8_t pop_input();
+  // Called after push_input() (a device that stopped polling starts again).
+  std::function<void()> input_pushed;
+
+  // Ctrl-A x was typed: the frontend should stop the machine (flushing disks) and exit 0.
+  bool quit_requested() const { return quit_; }
+  // Called once when quit is requested (from inside pump(), so from a device event).
+  std::function<void()> on_quit;
+
+ protected:
+  // The host source can still produce bytes (not at end of input).
+  virtual bool source_open() const { return false; }
+  // Queue host input without notifying (pump() runs inside the device's own poll).
+  void queue_host_byte(uint8_t byte) { input_.push_back(byte); }
+  size_t queued() const { return input_.size(); }
+  void request_quit();
 
  private:
   std::deque<uint8_t> input_;
+  bool quit_ = false;
 };
 
 // Discards output.
@@ -46,18 +88,50 @@ class NullBackend final : public CharBackend {
   void write(uint8_t) override {}
 };
 
-// Writes to a stdio stream (the host's stdout by default). Output is flushed at every
-// newline and by flush(), so that the guest's lines reach a pipe in the guest's order and
-// interleave correctly with other devices writing to the same stream.
+// The Ctrl-A escapes typed on a terminal.
+class EscapeDecoder {
+ public:
+  static constexpr uint8_t kEscape = 0x01;  // Ctrl-A
+  enum class Action : uint8_t { None, Byte, Quit, Help, Monitor };
+  // Feed one byte from the terminal. Byte: `out` goes to the guest.
+  Action feed(uint8_t in, uint8_t& out);
+  // The list of escapes, for Ctrl-A h.
+  static const char* help();
+
+ private:
+  bool pending_ = false;
+};
+
+// Restore the terminal a stdio backend put in raw mode (no-op otherwise). Idempotent and
+// async-signal-safe.
+void restore_terminal();
+
+// Writes to a stdio stream (the host's stdout by default); reads the file descriptor
+// `in_fd` (-1: no input). Output is flushed at every newline and by flush(), so that the
+// guest's lines reach a pipe in the guest's order and interleave correctly with other
+// devices writing to the same stream.
 class StdioBackend final : public CharBackend {
  public:
-  explicit StdioBackend(FILE* out = stdout) : out_(out) {}
-  ~StdioBackend() override { flush(); }
+  explicit StdioBackend(FILE* out = stdout, int in_fd = -1);
+  ~StdioBackend() override;
+  StdioBackend(const StdioBackend&) = delete;
+  StdioBackend& operator=(const StdioBackend&) = delete;
   void write(uint8_t byte) override;
   void flush() override;
+  void pump() override;
+  // Input is a terminal (raw mode and escapes).
+  bool terminal() const { return tty_; }
+
+ protected:
+  bool source_open() const override { return in_open_; }
 
  private:
   FILE* out_;
+  int in_fd_;
+  bool in_open_;
+  bool tty_ = false;
+  bool raw_ = false;  // this backend put the terminal in raw mode
+  EscapeDecoder escapes_;
 };
 
 // Writes to a file the backend owns.
@@ -82,7 +156,9 @@ struct BackendError : std::runtime_error {
 
 // True when `spec` is one of the spellings above (checked by the command line parser).
 bool valid_backend_spec(const std::string& spec);
-// Open the backend `spec` names. Throws BackendError.
+// Open the backend `spec` names. Throws BackendError. Only one stdio backend at a time
+// reads standard input: the first opened (open COM1's backend first); later ones are
+// output only.
 std::unique_ptr<CharBackend> open_backend(const std::string& spec);
 
 }  // namespace popek::devices

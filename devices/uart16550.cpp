@@ -1,5 +1,7 @@
 #include "devices/uart16550.h"
 
+#include <algorithm>
+
 namespace popek::devices {
 
 using namespace uart;
@@ -9,16 +11,46 @@ namespace {
 constexpr uint8_t kIdleLines = MSR_CTS | MSR_DSR | MSR_DCD;
 }  // namespace
 
-Uart16550::Uart16550(bus::Bus& bus, CharBackend& backend, uint16_t base)
-    : bus_(bus), backend_(backend), base_(base) {
+Uart16550::Uart16550(bus::Bus& bus, CharBackend& backend, uint16_t base, unsigned irq)
+    : bus_(bus), backend_(backend), base_(base), irq_(irq) {
   bus.register_io(this, base, 8);
   bus.add_device(this);
+  backend_.input_pushed = [this] { on_input_pushed(); };
   reset();
 }
 
+Uart16550::~Uart16550() {
+  cancel_poll();
+  cancel_timeout();
+  backend_.input_pushed = nullptr;
+}
+
 void Uart16550::reset() {
+  cancel_poll();
+  cancel_timeout();
+  if (state.irq_out) bus_.set_irq(irq_, false);
   state = Uart16550State{};
   state.msr = kIdleLines;
+  if (backend_.input_open()) schedule_poll(bus_.clock().now_ns() + char_time_ns());
+}
+
+void Uart16550::post_load() {
+  cancel_poll();
+  cancel_timeout();
+  if (state.rx_poll_at) schedule_poll(state.rx_poll_at);
+  if (state.timeout_at) schedule_timeout(state.timeout_at);
+  bus_.set_irq(irq_, state.irq_out);
+}
+
+uint64_t Uart16550::char_time_ns() const {
+  // 10 bits at 115200 / divisor baud; a divisor of 0 counts as 65536.
+  const uint64_t div = state.divisor ? state.divisor : 65536;
+  return (div * 10'000'000'000ull + 115'199) / 115'200;
+}
+
+unsigned Uart16550::trigger_level() const {
+  static constexpr unsigned kLevels[4] = {1, 4, 8, 14};
+  return fifo_on() ? kLevels[state.fcr >> 6] : 1;
 }
 
 uint8_t Uart16550::lsr() const {
@@ -27,12 +59,15 @@ uint8_t Uart16550::lsr() const {
   return v;
 }
 
-// Highest-priority pending interrupt: line status, received data, THR empty, modem status.
+// Highest-priority pending interrupt: line status, received data (or character timeout),
+// THR empty, modem status.
 uint8_t Uart16550::iir() const {
   uint8_t id = IIR_NONE;
   if ((state.ier & IER_RLS) && (state.lsr_errors & LSR_ERRORS)) {
     id = IIR_RLS;
-  } else if ((state.ier & IER_RDA) && state.rx_count) {
+  } else if ((state.ier & IER_RDA) && fifo_on() && state.rx_timeout) {
+    id = IIR_TIMEOUT;
+  } else if ((state.ier & IER_RDA) && state.rx_count >= trigger_level()) {
     id = IIR_RDA;
   } else if ((state.ier & IER_THRE) && state.thr_pending) {
     id = IIR_THRE;
@@ -42,21 +77,117 @@ uint8_t Uart16550::iir() const {
   return id | (fifo_on() ? IIR_FIFO : 0);
 }
 
+void Uart16550::update_irq() {
+  const uint8_t level = irq_line() ? 1 : 0;
+  if (level == state.irq_out) return;
+  state.irq_out = level;
+  bus_.set_irq(irq_, level);
+}
+
 void Uart16550::receive(uint8_t byte) {
-  const unsigned cap = fifo_on() ? kFifoSize : 1;
-  if (state.rx_count >= cap) {
+  if (state.rx_count >= rx_capacity()) {
     state.lsr_errors |= LSR_OE;  // the byte is lost
     return;
   }
   state.rx_fifo[(state.rx_head + state.rx_count) % kFifoSize] = byte;
   ++state.rx_count;
+  restart_timeout();
 }
 
-void Uart16550::poll_input() {
-  if (loopback()) return;
-  const unsigned cap = fifo_on() ? kFifoSize : 1;
-  while (state.rx_count < cap && backend_.input_ready()) receive(backend_.pop_input());
+void Uart16550::clear_rx() {
+  state.rx_count = 0;
+  state.rx_head = 0;
+  state.rx_timeout = 0;
+  cancel_timeout();
 }
+
+uint8_t Uart16550::read_rbr() {
+  if (!state.rx_count) return 0;
+  const bool was_full = state.rx_count >= rx_capacity();
+  const uint8_t b = state.rx_fifo[state.rx_head];
+  state.rx_head = (state.rx_head + 1) % kFifoSize;
+  --state.rx_count;
+  state.rx_timeout = 0;
+  restart_timeout();
+  if (was_full) room_made();
+  return b;
+}
+
+// There is room again: the line may deliver the next byte one character time from now
+// (never sooner than the pace already scheduled).
+void Uart16550::room_made() {
+  if (!backend_.input_open()) return;
+  const uint64_t at = bus_.clock().now_ns() + char_time_ns();
+  if (!poll_event_ || state.rx_poll_at > at) {
+    cancel_poll();
+    schedule_poll(at);
+  }
+}
+
+// --- receive pacing
+
+void Uart16550::schedule_poll(uint64_t at) {
+  state.rx_poll_at = at;
+  poll_event_ = bus_.clock().schedule(at, [this] { on_poll(); }, "uart-rx");
+}
+
+void Uart16550::cancel_poll() {
+  if (poll_event_) bus_.clock().cancel(poll_event_);
+  poll_event_ = 0;
+  state.rx_poll_at = 0;
+}
+
+void Uart16550::on_poll() {
+  poll_event_ = 0;
+  state.rx_poll_at = 0;
+  const uint64_t now = bus_.clock().now_ns();
+  if (loopback() || state.rx_count >= rx_capacity()) {
+    // No room (or the line is disconnected): input waits in the backend.
+    backend_.pump();
+    if (backend_.input_open()) schedule_poll(now + std::max(kIdlePollNs, char_time_ns()));
+    return;
+  }
+  uint8_t byte;
+  if (backend_.take_input(byte)) {
+    receive(byte);
+    update_irq();
+    schedule_poll(now + char_time_ns());
+    return;
+  }
+  if (backend_.input_open()) schedule_poll(now + std::max(kIdlePollNs, char_time_ns()));
+}
+
+void Uart16550::on_input_pushed() {
+  if (!poll_event_) schedule_poll(bus_.clock().now_ns() + char_time_ns());
+}
+
+// --- character timeout
+
+void Uart16550::restart_timeout() {
+  cancel_timeout();
+  if (fifo_on() && state.rx_count) schedule_timeout(bus_.clock().now_ns() + 4 * char_time_ns());
+}
+
+void Uart16550::schedule_timeout(uint64_t at) {
+  state.timeout_at = at;
+  timeout_event_ = bus_.clock().schedule(
+      at,
+      [this] {
+        timeout_event_ = 0;
+        state.timeout_at = 0;
+        if (fifo_on() && state.rx_count) state.rx_timeout = 1;
+        update_irq();
+      },
+      "uart-timeout");
+}
+
+void Uart16550::cancel_timeout() {
+  if (timeout_event_) bus_.clock().cancel(timeout_event_);
+  timeout_event_ = 0;
+  state.timeout_at = 0;
+}
+
+// --- modem lines
 
 // In loopback the modem outputs drive the inputs: RTS->CTS, DTR->DSR, OUT1->RI, OUT2->DCD.
 uint8_t Uart16550::modem_lines() const {
@@ -79,49 +210,46 @@ void Uart16550::set_mcr(uint8_t v) {
   state.msr = static_cast<uint8_t>(lines | (state.msr & MSR_DELTAS) | deltas);
 }
 
+// --- registers
+
 uint32_t Uart16550::io_read(uint16_t port, unsigned size) {
   const uint16_t reg = static_cast<uint16_t>(port - base_);
   const bool dlab = state.lcr & LCR_DLAB;
+  uint8_t v = 0xFF;
   switch (reg) {
-    case RBR_THR_DLL: {
-      if (dlab) return state.divisor & 0xFF;
-      poll_input();
-      if (!state.rx_count) return 0;
-      const uint8_t b = state.rx_fifo[state.rx_head];
-      state.rx_head = (state.rx_head + 1) % kFifoSize;
-      --state.rx_count;
-      poll_input();
-      return b;
-    }
+    case RBR_THR_DLL:
+      v = dlab ? static_cast<uint8_t>(state.divisor) : read_rbr();
+      break;
     case IER_DLM:
-      return dlab ? state.divisor >> 8 : state.ier;
-    case IIR_FCR: {
-      poll_input();
-      const uint8_t v = iir();
+      v = dlab ? static_cast<uint8_t>(state.divisor >> 8) : state.ier;
+      break;
+    case IIR_FCR:
+      v = iir();
       // Reading IIR while it reports THR empty acknowledges that interrupt.
       if ((v & 0x0F) == IIR_THRE) state.thr_pending = 0;
-      return v;
-    }
+      break;
     case LCR:
-      return state.lcr;
+      v = state.lcr;
+      break;
     case MCR:
-      return state.mcr;
-    case LSR: {
-      poll_input();
-      const uint8_t v = lsr();
+      v = state.mcr;
+      break;
+    case LSR:
+      v = lsr();
       state.lsr_errors = 0;
-      return v;
-    }
-    case MSR: {
-      const uint8_t v = state.msr;
+      break;
+    case MSR:
+      v = state.msr;
       state.msr &= ~MSR_DELTAS;
-      return v;
-    }
+      break;
     case SCR:
-      return state.scr;
+      v = state.scr;
+      break;
     default:
-      return 0xFF;
+      break;
   }
+  update_irq();
+  return v;
 }
 
 void Uart16550::io_write(uint16_t port, unsigned size, uint32_t value) {
@@ -132,50 +260,50 @@ void Uart16550::io_write(uint16_t port, unsigned size, uint32_t value) {
     case RBR_THR_DLL:
       if (dlab) {
         state.divisor = static_cast<uint16_t>((state.divisor & 0xFF00) | v);
-        return;
+        break;
       }
       if (loopback()) receive(v);
       else backend_.write(v);
       // The byte left at once: THR is empty again.
       state.thr_pending = 1;
-      return;
+      break;
     case IER_DLM:
       if (dlab) {
         state.divisor = static_cast<uint16_t>((state.divisor & 0x00FF) | (v << 8));
-        return;
+        break;
       }
       // Enabling the THR-empty interrupt while THR is empty raises it at once.
       if ((v & IER_THRE) && !(state.ier & IER_THRE)) state.thr_pending = 1;
       state.ier = v & 0x0F;
-      return;
-    case IIR_FCR:
-      if ((v ^ state.fcr) & FCR_ENABLE) {
-        state.rx_count = 0;
-        state.rx_head = 0;
-      }
-      if (v & FCR_CLEAR_RX) {
-        state.rx_count = 0;
-        state.rx_head = 0;
-      }
-      state.fcr = v & 0xC1;
-      return;
+      break;
+    case IIR_FCR: {
+      // FCR bits 1-7 take effect only together with bit 0.
+      const bool enable = v & FCR_ENABLE;
+      const bool was_full = state.rx_count >= rx_capacity();
+      if (enable != fifo_on() || (enable && (v & FCR_CLEAR_RX))) clear_rx();
+      state.fcr = enable ? (v & (FCR_ENABLE | FCR_TRIGGER)) : 0;
+      restart_timeout();
+      if (was_full && state.rx_count < rx_capacity()) room_made();
+      break;
+    }
     case LCR:
       state.lcr = v;
-      return;
+      break;
     case MCR:
       set_mcr(v);
-      return;
+      break;
     case LSR:
     case MSR:
       bus_.log().once("uart-ro-write", "uart: write of 0x%02x to read-only register %u ignored", v,
                       reg);
-      return;
+      break;
     case SCR:
       state.scr = v;
-      return;
+      break;
     default:
-      return;
+      break;
   }
+  update_irq();
 }
 
 }  // namespace popek::devices

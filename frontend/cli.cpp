@@ -29,8 +29,8 @@ struct OptionSpec {
 // Every option popek knows. Both "-qemu" and "--name" select a row (and "--qemu").
 constexpr OptionSpec kOptions[] = {
     {"m", "memory", true, "guest RAM: a number of MiB, or with a K, M or G suffix (default 128)"},
-    {"kernel", "kernel", true, "multiboot ELF kernel to boot"},
-    {"initrd", "initrd", true, "file to load as the kernel's first module"},
+    {"kernel", "kernel", true, "Linux bzImage or multiboot ELF kernel to boot"},
+    {"initrd", "initrd", true, "initial ramdisk (Linux) or first module (multiboot)"},
     {"append", "append", true, "kernel command line"},
     {"bios", "bios", true, "raw firmware image (a multiple of 4 KiB, at most 1 MiB)"},
     {"serial", "serial", true, "COM1 backend (again for COM2..COM4): stdio, file:PATH or none (default stdio)"},

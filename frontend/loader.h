@@ -1,4 +1,5 @@
-// Guest loaders: a raw firmware image (-bios) and a multiboot v1 kernel (-kernel).
+// Guest loaders: a raw firmware image (-bios), and for -kernel a Linux bzImage (32-bit
+// boot protocol) or a multiboot v1 kernel.
 //
 // Loaders touch only the bus (RAM, ROM) and the CPU's architectural state; the Machine
 // then tells the CPU about the new mode (Cpu::set_cr0, update_cpl).
@@ -76,5 +77,75 @@ struct MultibootImage {
 // and data 0x18 from a GDT at mb::kGdtAddr, EAX = 0x2BADB002, EBX = the info address,
 // EFLAGS = 0x2, A20 on. Throws LoadError.
 MultibootImage load_multiboot(bus::Bus& bus, cpu::CpuState& s, const MachineConfig& cfg);
+
+// Where the Linux loader puts its own structures and the limits it places within.
+namespace lx {
+constexpr uint32_t kGdtAddr = 0x8000;          // null, null, __BOOT_CS 0x10, __BOOT_DS 0x18
+constexpr uint32_t kStackTop = 0x10000;        // ESP at entry (the protocol asks for none)
+constexpr uint32_t kBootParamsAddr = 0x10000;  // struct boot_params, the "zero page" (4 KiB)
+constexpr uint32_t kCmdlineAddr = 0x20000;     // the -append string
+constexpr uint32_t kCmdlineAreaEnd = 0x9F000;  // below the EBDA
+constexpr uint32_t kDefaultLoadAddr = 0x100000;
+constexpr uint32_t kLowmemLimit = 0x38000000;  // 896 MiB: what a 32-bit kernel maps directly
+constexpr uint16_t kMinProtocol = 0x0202;
+constexpr uint16_t kCodeSelector = 0x10;
+constexpr uint16_t kDataSelector = 0x18;
+constexpr uint8_t kTypeOfLoader = 0xFF;        // "undefined" boot loader
+// struct setup_header (offsets in the image and in boot_params alike).
+constexpr uint32_t kSetupSects = 0x1F1;
+constexpr uint32_t kSysSize = 0x1F4;
+constexpr uint32_t kBootFlag = 0x1FE;          // 0xAA55
+constexpr uint32_t kJump = 0x200;              // its second byte ends the setup header
+constexpr uint32_t kHeaderMagicOff = 0x202;    // "HdrS"
+constexpr uint32_t kVersion = 0x206;
+constexpr uint32_t kTypeOfLoaderOff = 0x210;
+constexpr uint32_t kLoadFlags = 0x211;
+constexpr uint32_t kCode32Start = 0x214;
+constexpr uint32_t kRamdiskImage = 0x218;
+constexpr uint32_t kRamdiskSize = 0x21C;
+constexpr uint32_t kHeapEndPtr = 0x224;
+constexpr uint32_t kCmdLinePtr = 0x228;
+constexpr uint32_t kInitrdAddrMax = 0x22C;     // 2.03+
+constexpr uint32_t kKernelAlignment = 0x230;   // 2.05+
+constexpr uint32_t kRelocatable = 0x234;       // 2.05+
+constexpr uint32_t kCmdlineSize = 0x238;       // 2.06+
+constexpr uint32_t kPrefAddress = 0x258;       // 2.10+
+constexpr uint32_t kInitSize = 0x260;          // 2.10+
+// struct boot_params outside the setup header.
+constexpr uint32_t kExtMemK = 0x002;           // screen_info.ext_mem_k
+constexpr uint32_t kAltMemK = 0x1E0;
+constexpr uint32_t kE820Entries = 0x1E8;
+constexpr uint32_t kE820Table = 0x2D0;         // entries of {u64 addr, u64 size, u32 type}
+// loadflags.
+constexpr uint8_t kLoadedHigh = 0x01;
+constexpr uint8_t kCanUseHeap = 0x80;
+constexpr uint32_t kE820Ram = 1, kE820Reserved = 2;
+}  // namespace lx
+
+// Whether `image` is a Linux bzImage/zImage: boot flag 0xAA55 and "HdrS" at 0x202.
+bool is_linux_image(const std::vector<uint8_t>& image);
+
+// What load_linux placed, for the Machine and the tests.
+struct LinuxImage {
+  uint16_t protocol = 0;      // boot protocol version, e.g. 0x020f
+  uint32_t kernel_addr = 0;   // where the protected-mode kernel was loaded; EIP at entry
+  uint32_t kernel_size = 0;   // bytes loaded there
+  uint32_t kernel_end = 0;    // end of what the kernel occupies while it decompresses
+  uint32_t boot_params = 0;   // ESI at entry
+  uint32_t cmdline_addr = 0;
+  uint32_t initrd_addr = 0;   // 0 without -initrd
+  uint32_t initrd_size = 0;
+};
+
+// Load the Linux kernel cfg.kernel_path with the 32-bit boot protocol (the real-mode setup
+// code is not run): the protected-mode part at 1 MiB, or at its preferred address if it is
+// relocatable, boot_params with an e820 map at lx::kBootParamsAddr, the command line, and
+// -initrd as high in low memory as fits. `s` gets the protocol's entry state: flat
+// protected mode without paging, CS 0x10, DS/ES/SS 0x18, ESI = boot_params, EBX = EBP =
+// EDI = 0, interrupts off. Throws LoadError.
+LinuxImage load_linux(bus::Bus& bus, cpu::CpuState& s, const MachineConfig& cfg);
+
+// -kernel: a Linux image goes to load_linux, anything else to load_multiboot.
+void load_kernel(bus::Bus& bus, cpu::CpuState& s, const MachineConfig& cfg);
 
 }  // namespace popek::frontend

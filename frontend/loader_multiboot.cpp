@@ -53,7 +53,7 @@ class Loader {
   MultibootImage run() {
     data_ = read_image("-kernel", cfg_.kernel_path);
     const long mh = find_header();
-    if (mh < 0) fail("not a multiboot ELF (Linux bzImage loading is not implemented yet)");
+    if (mh < 0) fail("neither a multiboot kernel nor a Linux bzImage");
     const uint32_t flags = rd32(data_, mh + 4);
     const uint32_t unknown = flags & 0xFFF8u;  // bits 3-15 are requirements popek does not know
     if (unknown) fail("multiboot header requires unsupported features (flags " + hex(flags) + ")");

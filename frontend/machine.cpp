@@ -5,15 +5,35 @@
 #include <thread>
 
 #include <cstdio>
+#include <ctime>
 
 #include "frontend/loader.h"
 
 namespace popek::frontend {
 
+// The RTC's start time, seconds since 1970 as the guest's clock shows it. The host's
+// clock is read here and only here: it is an input from the host, like console input.
+int64_t rtc_start_time(const MachineConfig& cfg) {
+  if (cfg.rtc_base == RtcBase::Fixed) return cfg.rtc_fixed_epoch;
+  const time_t now = time(nullptr);
+  if (cfg.rtc_base == RtcBase::Utc) return now;
+  struct tm local;
+  localtime_r(&now, &local);
+  return now + local.tm_gmtoff;
+}
+
 Machine::Machine(const MachineConfig& cfg)
     : cfg_(cfg), bus_(cfg.ram_size), mmu_(bus_), cpu_(bus_, mmu_) {
   bus_.clock().attach(&cpu_.s.icount, cfg_.icount_shift);
   bus_.log().mask = cfg_.trace_mask;
+  pic_ = std::make_unique<devices::Pic8259>(bus_);
+  pic_->on_intr = [this](bool level) { cpu_.set_intr(level); };
+  cpu_.ack_interrupt = [this] { return pic_->acknowledge(); };
+  pit_ = std::make_unique<devices::Pit8254>(bus_);
+  port61_ = std::make_unique<devices::Port61>(bus_, *pit_);
+  rtc_ = std::make_unique<devices::Mc146818>(bus_, rtc_start_time(cfg_));
+  rtc_->set_memory_size(cfg_.ram_size);
+  kbc_ = std::make_unique<devices::I8042>(bus_);
   serial_out_ = devices::open_backend(cfg_.serial);
   // Two devices on one file share its backend (and so its write position).
   devices::CharBackend* debugcon_out = nullptr;
@@ -27,6 +47,28 @@ Machine::Machine(const MachineConfig& cfg)
   post_ = std::make_unique<devices::PostPort>(bus_);
   port92_ = std::make_unique<devices::SystemControlA>(bus_);
   uart_ = std::make_unique<devices::Uart16550>(bus_, *serial_out_);
+  for (size_t i = 0; i < cfg_.serial_extra.size(); ++i) {
+    serial_extra_out_.push_back(devices::open_backend(cfg_.serial_extra[i]));
+    uart_extra_.push_back(std::make_unique<devices::Uart16550>(
+        bus_, *serial_extra_out_.back(), devices::Uart16550::kComBase[i + 1],
+        devices::Uart16550::kComIrq[i + 1]));
+  }
+  // Ctrl-A x on the console: stop as a guest exit with status 0 (disks flushed on the way).
+  serial_out_->on_quit = [this] { bus_.request_stop(bus::StopReason::Exit, 0, "quit from the console"); };
+  ide_[0] = std::make_unique<devices::IdeChannel>(bus_, devices::IdeChannel::kPrimaryBase,
+                                                  devices::IdeChannel::kPrimaryCtl,
+                                                  devices::IdeChannel::kPrimaryIrq);
+  ide_[1] = std::make_unique<devices::IdeChannel>(bus_, devices::IdeChannel::kSecondaryBase,
+                                                  devices::IdeChannel::kSecondaryCtl,
+                                                  devices::IdeChannel::kSecondaryIrq);
+  for (const DriveConfig& d : cfg_.drives) {
+    disks_.push_back(std::make_unique<devices::DiskImage>(d.path, d.readonly, cfg_.snapshot));
+    ide_[d.index / 2]->attach(d.index % 2, disks_.back().get());
+    if (d.index < 2) {  // the CMOS describes the primary channel's two disks
+      rtc_->set_disk(d.index, devices::default_cylinders(disks_.back()->sectors()),
+                     devices::kDefaultHeads, devices::kDefaultSectorsPerTrack);
+    }
+  }
   // Last, so that -device isa-debug-exit,iobase=N may take over any port.
   debug_exit_ =
       std::make_unique<devices::DebugExit>(bus_, cfg_.debug_exit_iobase, cfg_.debug_exit_iosize);
@@ -54,7 +96,7 @@ void Machine::boot() {
   bus_.reset_devices();
   bus_.clear_stop();
   if (!cfg_.kernel_path.empty()) {
-    load_multiboot(bus_, cpu_.s, cfg_);
+    load_kernel(bus_, cpu_.s, cfg_);
     cpu_.set_cr0(cpu_.s.cr[0]);
     cpu_.update_cpl();
     cpu_.flush_code_cache();
@@ -62,6 +104,7 @@ void Machine::boot() {
 }
 
 void Machine::flush_output() {
+  for (auto& b : serial_extra_out_) b->flush();
   if (serial_out_) serial_out_->flush();
   if (debugcon_out_) debugcon_out_->flush();
   fflush(stdout);
@@ -91,6 +134,7 @@ int Machine::run() {
     if (why == cpu::Cpu::RunExit::Budget) {
       if (cpu_.s.icount >= next_flush) {
         next_flush = cpu_.s.icount + kSlice;
+        serial_out_->pump();  // Ctrl-A x works even when the guest is not reading
         flush_output();
         if (stop_signal && *stop_signal) return 128 + *stop_signal;
       }

@@ -7,12 +7,20 @@
 #include <csignal>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "bus/bus.h"
 #include "cpu/cpu.h"
 #include "devices/char_backend.h"
 #include "devices/debug_exit.h"
 #include "devices/debugcon.h"
+#include "devices/disk_image.h"
+#include "devices/ide.h"
+#include "devices/i8042.h"
+#include "devices/i8254.h"
+#include "devices/i8259.h"
+#include "devices/mc146818.h"
+#include "devices/port61.h"
 #include "devices/post_port.h"
 #include "devices/system_control.h"
 #include "devices/uart16550.h"
@@ -21,6 +29,9 @@
 #include "mmu/mmu.h"
 
 namespace popek::frontend {
+
+// Seconds since 1970 at which the guest's RTC starts (-rtc base=...).
+int64_t rtc_start_time(const MachineConfig& cfg);
 
 class Machine {
  public:
@@ -70,6 +81,12 @@ class Machine {
   cpu::Cpu cpu_;
   // The JIT with --engine=jit (declared after the CPU: destroyed before it).
   std::unique_ptr<jit::CallThreaded> jit_;
+  // The PC's chipset (created first: the other devices' IRQ lines reach the PIC).
+  std::unique_ptr<devices::Pic8259> pic_;
+  std::unique_ptr<devices::Pit8254> pit_;
+  std::unique_ptr<devices::Port61> port61_;
+  std::unique_ptr<devices::Mc146818> rtc_;
+  std::unique_ptr<devices::I8042> kbc_;
   std::unique_ptr<devices::CharBackend> serial_out_;
   std::unique_ptr<devices::CharBackend> debugcon_out_;
   std::unique_ptr<devices::Debugcon> debugcon_;
@@ -77,6 +94,12 @@ class Machine {
   std::unique_ptr<devices::PostPort> post_;
   std::unique_ptr<devices::SystemControlA> port92_;
   std::unique_ptr<devices::Uart16550> uart_;
+  // COM2..COM4 with their backends.
+  std::vector<std::unique_ptr<devices::CharBackend>> serial_extra_out_;
+  std::vector<std::unique_ptr<devices::Uart16550>> uart_extra_;
+  // IDE disks (declared before the channels, which point at them) and both channels.
+  std::vector<std::unique_ptr<devices::DiskImage>> disks_;
+  std::unique_ptr<devices::IdeChannel> ide_[2];
 };
 
 }  // namespace popek::frontend

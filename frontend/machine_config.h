@@ -25,11 +25,11 @@ enum class RtcBase : uint8_t { Utc, LocalTime, Fixed };
 struct MachineConfig {
   // Guest RAM in bytes (-m; 1 MiB to 3 GiB).
   uint64_t ram_size = 128ull << 20;
-  // Multiboot ELF kernel to load directly (-kernel), or empty.
+  // Kernel to load directly (-kernel: a Linux bzImage or a multiboot ELF), or empty.
   std::string kernel_path;
   // Raw firmware image mapped below 1 MiB and 4 GiB (-bios), or empty.
   std::string bios_path;
-  // File loaded as the kernel's first module (-initrd), or empty.
+  // Initial ramdisk (Linux) or first module (multiboot) (-initrd), or empty.
   std::string initrd_path;
   // Kernel command line after the kernel's path (-append).
   std::string append;

@@ -19,6 +19,16 @@ constexpr uint32_t kMsrSysenterCs = 0x174;
 constexpr uint32_t kMsrSysenterEsp = 0x175;
 constexpr uint32_t kMsrSysenterEip = 0x176;
 constexpr uint32_t kMsrEfer = 0xC0000080;
+constexpr uint32_t kMsrPat = 0x277;
+
+// Each PAT entry must name a memory type that exists: UC, WC, WT, WP, WB or UC-.
+bool valid_pat(uint64_t v) {
+  for (int i = 0; i < 8; ++i) {
+    const unsigned t = (v >> (i * 8)) & 0xFF;
+    if (t != 0 && t != 1 && t != 4 && t != 5 && t != 6 && t != 7) return false;
+  }
+  return true;
+}
 
 // CR4 bits popek accepts: exactly those whose features CPUID advertises.
 constexpr uint32_t kCr4Supported = cr4::TSD | cr4::PSE | cr4::PAE | cr4::PGE;
@@ -248,6 +258,7 @@ Status rdmsr(Cpu& c, const Insn&) {
     case kMsrSysenterEsp: v = c.s.msr.sysenter_esp; break;
     case kMsrSysenterEip: v = c.s.msr.sysenter_eip; break;
     case kMsrEfer: v = c.s.msr.efer; break;
+    case kMsrPat: v = c.s.msr.pat; break;
     default:
       c.log().once("rdmsr-" + std::to_string(idx), "RDMSR of unimplemented MSR 0x%x raises #GP", idx);
       return c.gp(0);
@@ -267,6 +278,11 @@ Status wrmsr(Cpu& c, const Insn&) {
     case kMsrSysenterCs: c.s.msr.sysenter_cs = static_cast<uint32_t>(v); break;
     case kMsrSysenterEsp: c.s.msr.sysenter_esp = static_cast<uint32_t>(v); break;
     case kMsrSysenterEip: c.s.msr.sysenter_eip = static_cast<uint32_t>(v); break;
+    case kMsrPat:
+      // popek models no caches: the memory types are stored and have no effect.
+      if (!valid_pat(v)) return c.gp(0);
+      c.s.msr.pat = v;
+      break;
     case kMsrEfer:
       if (v & ~efer::NXE) return c.gp(0);  // LME and the rest do not exist on a 32-bit CPU
       return c.set_efer(v);

@@ -159,10 +159,18 @@ TEST_F(Uart, LineStatusInterruptOnOverrun) {
 }
 
 TEST_F(Uart, InputComesFromTheBackendQueue) {
+  uint64_t icount = 0;
+  bus.clock().attach(&icount, 0);
   backend.push_input('x');
   backend.push_input('y');
+  EXPECT_EQ(in(LSR), 0x60);  // the first byte takes one character time to arrive
+  icount = uart.char_time_ns();
+  bus.clock().run_due();
   EXPECT_EQ(in(LSR), 0x61);
   EXPECT_EQ(in(RBR), 'x');
+  EXPECT_EQ(in(LSR), 0x60);
+  icount += uart.char_time_ns();
+  bus.clock().run_due();
   EXPECT_EQ(in(LSR), 0x61);
   EXPECT_EQ(in(RBR), 'y');
   EXPECT_EQ(in(LSR), 0x60);

@@ -284,18 +284,18 @@ TEST_F(Multiboot, HeaderMustBeInTheFirst8KiBAndAligned) {
   const Bytes h = mb_header(0);
   text.insert(text.end(), h.begin(), h.end());
   EXPECT_EQ(error_of(make_elf({{0x100000, 0x100000, text, 0x4000}}, 0x100000)),
-            "not a multiboot ELF (Linux bzImage loading is not implemented yet)");
+            "neither a multiboot kernel nor a Linux bzImage");
   Bytes mis(2, 0x90);  // header at a 2-byte offset
   mis.insert(mis.end(), h.begin(), h.end());
   EXPECT_EQ(error_of(make_elf({{0x100000, 0x100000, mis, 0x1000}}, 0x100000)),
-            "not a multiboot ELF (Linux bzImage loading is not implemented yet)");
+            "neither a multiboot kernel nor a Linux bzImage");
 }
 
 TEST_F(Multiboot, BadChecksumIsNotAHeader) {
   Bytes text = kernel_text();
   text[8] ^= 1;
   EXPECT_EQ(error_of(make_elf({{0x100000, 0x100000, text, 0x1000}}, 0x100000)),
-            "not a multiboot ELF (Linux bzImage loading is not implemented yet)");
+            "neither a multiboot kernel nor a Linux bzImage");
 }
 
 TEST_F(Multiboot, BzImageIsRejectedClearly) {
@@ -303,7 +303,7 @@ TEST_F(Multiboot, BzImageIsRejectedClearly) {
   bz[0x1FE] = 0x55;
   bz[0x1FF] = 0xAA;
   std::memcpy(bz.data() + 0x202, "HdrS", 4);
-  EXPECT_EQ(error_of(bz), "not a multiboot ELF (Linux bzImage loading is not implemented yet)");
+  EXPECT_EQ(error_of(bz), "neither a multiboot kernel nor a Linux bzImage");
 }
 
 TEST_F(Multiboot, BadElfHeaders) {

@@ -148,8 +148,7 @@ struct Outcome {
   bool rsvd_stop = false;
 };
 
-inline Outcome translate(const Case& c, uint32_t linear, Access acc, bool user,
-                         const CpuFacts& f) {
+inline Outcome translate(const Case& c, uint32_t linear, Access acc, bool user, const CpuFacts& f) {
   const bool pae = is_pae(c.mode);
   const bool write = acc == Access::Write, fetch = acc == Access::Exec;
   // §4.7: W/R and U/S describe the access; I/D is set on any fetch fault when PAE paging
