@@ -132,6 +132,44 @@ namespace efer {
 constexpr uint64_t NXE = 1u << 11;
 }
 
+// x87 FPU status-word, control-word and tag bits.
+namespace fsw {
+constexpr uint16_t IE = 1u << 0;
+constexpr uint16_t DE = 1u << 1;
+constexpr uint16_t ZE = 1u << 2;
+constexpr uint16_t OE = 1u << 3;
+constexpr uint16_t UE = 1u << 4;
+constexpr uint16_t PE = 1u << 5;
+constexpr uint16_t SF = 1u << 6;
+constexpr uint16_t ES = 1u << 7;
+constexpr uint16_t C0 = 1u << 8;
+constexpr uint16_t C1 = 1u << 9;
+constexpr uint16_t C2 = 1u << 10;
+constexpr uint16_t TOP_MASK = 7u << 11;
+constexpr int TOP_SHIFT = 11;
+constexpr uint16_t C3 = 1u << 14;
+constexpr uint16_t B = 1u << 15;
+constexpr uint16_t EXC_MASK = 0x3F;  // IE..PE; the same bits are the masks in the CW
+}  // namespace fsw
+
+// x87 FPU state. Registers are kept by physical number (R0-R7); ST(i) is
+// r[(TOP + i) & 7]. The tag word is the full 2-bit-per-register form FNSAVE stores
+// (11 = empty); it is kept consistent with the register contents.
+struct Fpu {
+  uint8_t r[8][10];   // 80-bit images, little-endian (significand, then sign/exponent)
+  uint16_t cw = 0x0040;  // power-on values (SDM table 9-1); FNINIT gives 037F/0/FFFF
+  uint16_t sw = 0;
+  uint16_t tw = 0x5555;
+  uint16_t fop = 0;   // last non-control opcode: low 3 bits of the ESC byte, then ModRM
+  uint32_t fip = 0;   // last non-control instruction: offset in FCS
+  uint32_t fdp = 0;   // its memory operand: offset in FDS
+  uint16_t fcs = 0;
+  uint16_t fds = 0;
+  uint8_t ferr = 0;   // FERR# asserted (CR0.NE = 0): IRQ 13 raised through the PIC
+  uint8_t ignne = 0;  // IGNNE# asserted (port F0h written while FERR# was active)
+  uint8_t pad[2] = {};
+};
+
 struct CpuState {
   uint32_t gpr[8];
   uint32_t eip;
@@ -153,6 +191,7 @@ struct CpuState {
   uint8_t halted;
   uint8_t cpl;        // current privilege level (CS.RPL in protected mode, 0 in real mode)
   uint8_t pad;
+  Fpu fpu;
 };
 
 // Offsets generated code may hard-code.
@@ -162,5 +201,7 @@ static_assert(offsetof(CpuState, eflags) == 36);
 static_assert(offsetof(CpuState, seg) == 40);
 static_assert(sizeof(SegmentCache) == 16);
 static_assert(offsetof(CpuState, cr) == 40 + 16 * 6 + 8 + 8 + 16 + 16);
+static_assert(sizeof(Fpu) == 104);
+static_assert(offsetof(Fpu, cw) == 80);
 
 }  // namespace popek::cpu

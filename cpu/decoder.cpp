@@ -1,6 +1,7 @@
 #include "cpu/decoder.h"
 
 #include <cstring>
+#include <initializer_list>
 
 #include "cpu/cpu_state.h"
 #include "cpu/insn_table.h"
@@ -84,6 +85,12 @@ Decoder::Decoder() {
   ZydisDecoderInit(&real_, ZYDIS_MACHINE_MODE_REAL_16, ZYDIS_STACK_WIDTH_16);
   ZydisDecoderInit(&prot16_, ZYDIS_MACHINE_MODE_LEGACY_16, ZYDIS_STACK_WIDTH_16);
   ZydisDecoderInit(&prot32_, ZYDIS_MACHINE_MODE_LEGACY_32, ZYDIS_STACK_WIDTH_32);
+  // An i686 has neither BMI1 nor ABM: F3 0F BC/BD are REP BSF/BSR (Linux relies on
+  // that), not TZCNT/LZCNT.
+  for (ZydisDecoder* d : {&real_, &prot16_, &prot32_}) {
+    ZydisDecoderEnableMode(d, ZYDIS_DECODER_MODE_TZCNT, ZYAN_FALSE);
+    ZydisDecoderEnableMode(d, ZYDIS_DECODER_MODE_LZCNT, ZYAN_FALSE);
+  }
 }
 
 DecodeResult Decoder::decode(const uint8_t* bytes, size_t avail, CodeMode mode, Insn& out) const {

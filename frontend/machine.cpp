@@ -7,9 +7,32 @@
 #include <cstdio>
 #include <ctime>
 
+#include "cpu/ops/x87.h"
 #include "frontend/loader.h"
 
 namespace popek::frontend {
+
+namespace {
+// Port F0h of the PC/AT: a write clears the coprocessor error latch (FERR# on IRQ 13) and
+// asserts IGNNE#, the legacy x87 error path of CR0.NE = 0. Reads float high.
+class CoprocessorPort final : public bus::Device {
+ public:
+  CoprocessorPort(bus::Bus& bus, cpu::Cpu& cpu) : bus_(bus), cpu_(cpu) {
+    bus.register_io(this, 0xF0, 1);
+    bus.add_device(this);
+  }
+  const char* name() const override { return "coprocessor-port"; }
+  void reset() override {}
+  uint32_t io_read(uint16_t, unsigned size) override {
+    return size == 4 ? 0xFFFFFFFFu : (1u << (size * 8)) - 1;
+  }
+  void io_write(uint16_t, unsigned, uint32_t) override { cpu::x87::ignne_write(cpu_); }
+
+ private:
+  bus::Bus& bus_;
+  cpu::Cpu& cpu_;
+};
+}  // namespace
 
 // The RTC's start time, seconds since 1970 as the guest's clock shows it. The host's
 // clock is read here and only here: it is an input from the host, like console input.
@@ -34,6 +57,7 @@ Machine::Machine(const MachineConfig& cfg)
   rtc_ = std::make_unique<devices::Mc146818>(bus_, rtc_start_time(cfg_));
   rtc_->set_memory_size(cfg_.ram_size);
   kbc_ = std::make_unique<devices::I8042>(bus_);
+  fpu_port_ = std::make_unique<CoprocessorPort>(bus_, cpu_);
   serial_out_ = devices::open_backend(cfg_.serial);
   // Two devices on one file share its backend (and so its write position).
   devices::CharBackend* debugcon_out = nullptr;

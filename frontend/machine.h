@@ -87,6 +87,7 @@ class Machine {
   std::unique_ptr<devices::Port61> port61_;
   std::unique_ptr<devices::Mc146818> rtc_;
   std::unique_ptr<devices::I8042> kbc_;
+  std::unique_ptr<bus::Device> fpu_port_;  // port F0h (IGNNE#)
   std::unique_ptr<devices::CharBackend> serial_out_;
   std::unique_ptr<devices::CharBackend> debugcon_out_;
   std::unique_ptr<devices::Debugcon> debugcon_;

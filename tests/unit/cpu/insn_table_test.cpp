@@ -8,6 +8,7 @@
 
 #include "cpu/decoder.h"
 #include "cpu/insn_table.h"
+#include "tests/unit/cpu/x87_samples.h"
 
 namespace popek::cpu {
 namespace {
@@ -87,6 +88,7 @@ std::vector<Sample> all_samples() {
                                    "S", "NS", "P", "NP", "L", "NL", "LE", "NLE"};
   static std::vector<std::string> names;
   std::vector<Sample> v = kSamples;
+  for (const auto& [name, bytes] : kX87Samples) v.push_back({name, bytes});
   names.reserve(48);
   for (uint8_t i = 0; i < 16; ++i) {
     names.push_back(std::string("CMOV") + cc[i]);
@@ -161,6 +163,17 @@ TEST(Decoder, LockOnNonLockableFormIsInvalid) {
   EXPECT_EQ(dec.decode(lock_add_reg, sizeof lock_add_reg, CodeMode::Prot32, in), DecodeResult::Invalid);
   const uint8_t lock_add_mem[] = {0xF0, 0x01, 0x08};
   EXPECT_EQ(dec.decode(lock_add_mem, sizeof lock_add_mem, CodeMode::Prot32, in), DecodeResult::Ok);
+}
+
+TEST(Decoder, RepBsfIsBsfOnAnI686) {
+  Decoder dec;
+  Insn in;
+  const uint8_t rep_bsf[] = {0xF3, 0x0F, 0xBC, 0xC9};
+  ASSERT_EQ(dec.decode(rep_bsf, sizeof rep_bsf, CodeMode::Prot32, in), DecodeResult::Ok);
+  EXPECT_STREQ(kInsnTable[in.row].name, "BSF");
+  const uint8_t rep_bsr[] = {0xF3, 0x0F, 0xBD, 0xC9};
+  ASSERT_EQ(dec.decode(rep_bsr, sizeof rep_bsr, CodeMode::Prot32, in), DecodeResult::Ok);
+  EXPECT_STREQ(kInsnTable[in.row].name, "BSR");
 }
 
 TEST(Decoder, TooLongAndTruncated) {
