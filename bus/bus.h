@@ -67,6 +67,7 @@ class Bus {
 
   // --- time and interrupt lines
   Clock& clock() { return clock_; }
+  const Clock& clock() const { return clock_; }
   // The interrupt controller registers itself here; set_irq without one is logged once.
   void attach_irq_sink(IrqSink* sink) { irq_ = sink; }
   void set_irq(unsigned irq, bool level) {

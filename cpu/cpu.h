@@ -236,6 +236,11 @@ class Cpu {
   void io_out(uint16_t port, unsigned size, uint32_t v) { bus_.io_write(port, size, v); }
   bool stop_requested() const { return bus_.stop_reason() != bus::StopReason::None; }
 
+  // The time-stamp counter: one tick per instruction slot of virtual time (retired
+  // instructions plus the slots skipped while halted), plus the offset WRMSR sets.
+  uint64_t tsc() const { return s.icount + bus_.clock().idle_instructions() + s.msr.tsc_offset; }
+  void set_tsc(uint64_t v) { s.msr.tsc_offset = v - s.icount - bus_.clock().idle_instructions(); }
+
   // --- control registers (cpu/ops/system_ops.cpp uses these)
   // Control-register writes (checks of reserved bits are the MOV CR handler's). They fail
   // with #GP(0), changing nothing, when PAE paging would load a bad PDPTE.
@@ -276,6 +281,7 @@ class Cpu {
   uint64_t blocks_decoded = 0;
 
   bus::Bus& bus() { return bus_; }
+  const bus::Bus& bus() const { return bus_; }
   mmu::Mmu& mmu() { return mmu_; }
   bus::Log& log() { return bus_.log(); }
 

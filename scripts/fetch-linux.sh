@@ -186,7 +186,10 @@ while [ ! -b /dev/sda ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
 
 if [ "$test_mode" != 1 ]; then
   echo "popek initramfs: no popek.test=1 on the command line; starting a shell"
-  exec setsid cttyhack sh
+  echo "popek initramfs: the IDE disk is /dev/sda; 'exit' (or end of input) reboots"
+  setsid cttyhack sh
+  reboot -f
+  sleep 5
 fi
 
 say "modules loaded"

@@ -253,7 +253,7 @@ Status rdmsr(Cpu& c, const Insn&) {
   const uint32_t idx = c.s.gpr[ECX];
   uint64_t v;
   switch (idx) {
-    case kMsrTsc: v = c.s.icount + c.s.msr.tsc_offset; break;
+    case kMsrTsc: v = c.tsc(); break;
     case kMsrSysenterCs: v = c.s.msr.sysenter_cs; break;
     case kMsrSysenterEsp: v = c.s.msr.sysenter_esp; break;
     case kMsrSysenterEip: v = c.s.msr.sysenter_eip; break;
@@ -274,7 +274,7 @@ Status wrmsr(Cpu& c, const Insn&) {
   const uint32_t idx = c.s.gpr[ECX];
   const uint64_t v = (static_cast<uint64_t>(c.s.gpr[EDX]) << 32) | c.s.gpr[EAX];
   switch (idx) {
-    case kMsrTsc: c.s.msr.tsc_offset = v - c.s.icount; break;
+    case kMsrTsc: c.set_tsc(v); break;
     case kMsrSysenterCs: c.s.msr.sysenter_cs = static_cast<uint32_t>(v); break;
     case kMsrSysenterEsp: c.s.msr.sysenter_esp = static_cast<uint32_t>(v); break;
     case kMsrSysenterEip: c.s.msr.sysenter_eip = static_cast<uint32_t>(v); break;
@@ -303,10 +303,10 @@ Status cpuid(Cpu& c, const Insn&) {
   return Status::Ok;
 }
 
-// RDTSC (the time-stamp counter counts retired instructions: deterministic)
+// RDTSC (the time-stamp counter follows virtual time: deterministic)
 Status rdtsc(Cpu& c, const Insn&) {
   if ((c.s.cr[4] & cr4::TSD) && c.protected_mode() && c.cpl() != 0) return c.gp(0);
-  const uint64_t v = c.s.icount + c.s.msr.tsc_offset;
+  const uint64_t v = c.tsc();
   c.s.gpr[EAX] = static_cast<uint32_t>(v);
   c.s.gpr[EDX] = static_cast<uint32_t>(v >> 32);
   return Status::Ok;
