@@ -107,6 +107,12 @@ std::vector<std::string> split(const std::string& s, char sep) {
   return out;
 }
 
+// "key=value" (or "key" with an empty value) of a comma-separated option property.
+std::pair<std::string, std::string> split_property(const std::string& part) {
+  const size_t eq = part.find('=');
+  return {part.substr(0, eq), eq == std::string::npos ? "" : part.substr(eq + 1)};
+}
+
 // Unsigned number in C syntax (decimal, 0x hex, 0 octal), whole string.
 bool parse_number(const std::string& s, unsigned long& v) {
   if (s.empty() || s[0] == '-' || s[0] == '+') return false;
@@ -136,9 +142,7 @@ std::string parse_device(const std::string& spec, MachineConfig& c) {
     return what + "unsupported device '" + parts[0] + "' (popek has isa-debug-exit only)";
   unsigned long base = c.debug_exit_iobase, size = c.debug_exit_iosize;
   for (size_t i = 1; i < parts.size(); ++i) {
-    const size_t eq = parts[i].find('=');
-    const std::string key = parts[i].substr(0, eq);
-    const std::string val = eq == std::string::npos ? "" : parts[i].substr(eq + 1);
+    const auto [key, val] = split_property(parts[i]);
     unsigned long* dst = key == "iobase" ? &base : key == "iosize" ? &size : nullptr;
     if (!dst) return what + "unknown property '" + key + "' (use iobase=N, iosize=N)";
     if (!parse_number(val, *dst)) return what + "bad " + key + " value '" + val + "'";
@@ -155,9 +159,7 @@ std::string parse_drive(const std::string& spec, DriveConfig& d) {
   const std::string what = "popek: -drive " + spec + ": ";
   bool have_index = false;
   for (const std::string& part : split(spec, ',')) {
-    const size_t eq = part.find('=');
-    const std::string key = part.substr(0, eq);
-    const std::string val = eq == std::string::npos ? "" : part.substr(eq + 1);
+    const auto [key, val] = split_property(part);
     if (key == "file") {
       d.path = val;
     } else if (key == "format") {
@@ -204,9 +206,7 @@ std::string check_disk_image(const std::string& path) {
 std::string parse_rtc(const std::string& spec, MachineConfig& c) {
   const std::string what = "popek: -rtc " + spec + ": ";
   for (const std::string& part : split(spec, ',')) {
-    const size_t eq = part.find('=');
-    const std::string key = part.substr(0, eq);
-    const std::string val = eq == std::string::npos ? "" : part.substr(eq + 1);
+    const auto [key, val] = split_property(part);
     if (key != "base") return what + "unknown property '" + key + "' (use base=...)";
     if (val == "utc") {
       c.rtc_base = RtcBase::Utc;
@@ -236,9 +236,7 @@ std::string parse_rtc(const std::string& spec, MachineConfig& c) {
 std::string parse_icount(const std::string& spec, MachineConfig& c) {
   const std::string what = "popek: -icount " + spec + ": ";
   for (const std::string& part : split(spec, ',')) {
-    const size_t eq = part.find('=');
-    const std::string key = part.substr(0, eq);
-    const std::string val = eq == std::string::npos ? "" : part.substr(eq + 1);
+    const auto [key, val] = split_property(part);
     if (key == "shift") {
       unsigned long n;
       if (!parse_number(val, n) || n > 10) return what + "shift must be 0 to 10";

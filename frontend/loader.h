@@ -32,9 +32,18 @@ constexpr size_t kBiosGranule = 4096;
 constexpr size_t kBiosMaxSize = 1u << 20;
 void load_bios(bus::Bus& bus, const std::string& path);
 
+// What both direct kernel loaders build: a GDT at kFlatGdtAddr with null, null, a flat
+// 32-bit execute/read code segment (kFlatCode) and a flat 32-bit read/write data segment
+// (kFlatData); `s` in protected mode without paging, CS = kFlatCode, the other segment
+// registers kFlatData, EFLAGS = 0x2, the general registers 0, EIP = entry, IDTR 0/0x3FF,
+// A20 on. The loaders then set the registers their protocols define.
+constexpr uint32_t kFlatGdtAddr = 0x8000;
+constexpr uint16_t kFlatCode = 0x10, kFlatData = 0x18;
+void enter_flat_protected_mode(bus::Bus& bus, cpu::CpuState& s, uint32_t entry);
+
 // Where the multiboot loader puts its own structures (below 0xA0000, above the BDA).
 namespace mb {
-constexpr uint32_t kGdtAddr = 0x8000;        // null, null, code 0x10, data 0x18
+constexpr uint32_t kGdtAddr = kFlatGdtAddr;  // null, null, code 0x10, data 0x18
 constexpr uint32_t kMmapAddr = 0x8100;       // memory map entries
 constexpr uint32_t kLoaderNameAddr = 0x8200; // "popek"
 constexpr uint32_t kModsAddr = 0x8300;       // module list
@@ -44,8 +53,8 @@ constexpr uint32_t kAreaEnd = 0xA000;        // end of the area kernels may not 
 constexpr uint32_t kHeaderMagic = 0x1BADB002;
 constexpr uint32_t kBootMagic = 0x2BADB002;  // EAX at entry
 constexpr uint32_t kSearchLimit = 8192;      // the header lies in the first 8 KiB
-constexpr uint16_t kCodeSelector = 0x10;
-constexpr uint16_t kDataSelector = 0x18;
+constexpr uint16_t kCodeSelector = kFlatCode;
+constexpr uint16_t kDataSelector = kFlatData;
 // Header flags.
 constexpr uint32_t kFlagPageAlign = 1u << 0;
 constexpr uint32_t kFlagMemInfo = 1u << 1;
@@ -80,7 +89,7 @@ MultibootImage load_multiboot(bus::Bus& bus, cpu::CpuState& s, const MachineConf
 
 // Where the Linux loader puts its own structures and the limits it places within.
 namespace lx {
-constexpr uint32_t kGdtAddr = 0x8000;          // null, null, __BOOT_CS 0x10, __BOOT_DS 0x18
+constexpr uint32_t kGdtAddr = kFlatGdtAddr;    // null, null, __BOOT_CS 0x10, __BOOT_DS 0x18
 constexpr uint32_t kStackTop = 0x10000;        // ESP at entry (the protocol asks for none)
 constexpr uint32_t kBootParamsAddr = 0x10000;  // struct boot_params, the "zero page" (4 KiB)
 constexpr uint32_t kCmdlineAddr = 0x20000;     // the -append string
@@ -88,8 +97,8 @@ constexpr uint32_t kCmdlineAreaEnd = 0x9F000;  // below the EBDA
 constexpr uint32_t kDefaultLoadAddr = 0x100000;
 constexpr uint32_t kLowmemLimit = 0x38000000;  // 896 MiB: what a 32-bit kernel maps directly
 constexpr uint16_t kMinProtocol = 0x0202;
-constexpr uint16_t kCodeSelector = 0x10;
-constexpr uint16_t kDataSelector = 0x18;
+constexpr uint16_t kCodeSelector = kFlatCode;
+constexpr uint16_t kDataSelector = kFlatData;
 constexpr uint8_t kTypeOfLoader = 0xFF;        // "undefined" boot loader
 // struct setup_header (offsets in the image and in boot_params alike).
 constexpr uint32_t kSetupSects = 0x1F1;

@@ -196,31 +196,12 @@ class Loader {
     bp[kE820Entries] = n;
     bus_.load(kBootParamsAddr, bp.data(), bp.size());
     img_.boot_params = kBootParamsAddr;
-
-    // GDT: null, null, __BOOT_CS (flat 32-bit exec/read), __BOOT_DS (flat 32-bit r/w).
-    const uint64_t gdt[4] = {0, 0, 0x00CF9B000000FFFFull, 0x00CF93000000FFFFull};
-    bus_.load(kGdtAddr, gdt, sizeof gdt);
   }
 
   void set_entry_state() {
-    using namespace cpu;
-    s_.cr[0] = cr0::PE | cr0::ET;
-    s_.eflags = flag::FIXED1;
-    for (unsigned r = 0; r < 8; ++r) s_.gpr[r] = 0;
-    s_.gpr[ESI] = img_.boot_params;
-    s_.gpr[ESP] = kStackTop;
-    s_.eip = img_.kernel_addr;
-    const uint16_t code = attr::P | attr::S | attr::CODE | attr::READABLE | attr::ACCESSED |
-                          attr::DB | attr::G;
-    const uint16_t data = attr::P | attr::S | attr::WRITABLE | attr::ACCESSED | attr::DB | attr::G;
-    for (unsigned r = 0; r < kNumSegRegs; ++r)
-      s_.seg[r] = SegmentCache{kDataSelector, data, 0, 0xFFFFFFFFu, 1};
-    s_.seg[CS] = SegmentCache{kCodeSelector, code, 0, 0xFFFFFFFFu, 1};
-    s_.gdtr = TableRegister{kGdtAddr, 4 * 8 - 1};
-    s_.idtr = TableRegister{0, 0x3FF};
-    s_.cpl = 0;
-    s_.halted = 0;
-    bus_.set_a20(true);
+    enter_flat_protected_mode(bus_, s_, img_.kernel_addr);
+    s_.gpr[cpu::ESI] = img_.boot_params;
+    s_.gpr[cpu::ESP] = kStackTop;
   }
 
   bus::Bus& bus_;

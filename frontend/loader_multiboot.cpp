@@ -199,11 +199,7 @@ class Loader {
   }
 
   void build_info() {
-    bus_.fill(kGdtAddr, 0, kAreaEnd - kGdtAddr);
-    // GDT: null, null, 0x10 flat 32-bit code (exec/read), 0x18 flat 32-bit data (r/w).
-    const uint64_t gdt[4] = {0, 0, 0x00CF9B000000FFFFull, 0x00CF93000000FFFFull};
-    bus_.load(kGdtAddr, gdt, sizeof gdt);
-
+    bus_.fill(kGdtAddr, 0, kAreaEnd - kGdtAddr);  // the GDT is written at entry
     const uint32_t i = kInfoAddr;
     uint32_t flags = kInfoMem | kInfoCmdline | kInfoMods | kInfoMmap | kInfoLoaderName;
     put32(i + 4, kMemLowerKiB);
@@ -251,23 +247,9 @@ class Loader {
   }
 
   void set_entry_state() {
-    using namespace cpu;
-    s_.cr[0] = cr0::PE | cr0::ET;
-    s_.eflags = flag::FIXED1;
-    s_.gpr[EAX] = kBootMagic;
-    s_.gpr[EBX] = img_.info_addr;
-    s_.eip = img_.entry;
-    const uint16_t code = attr::P | attr::S | attr::CODE | attr::READABLE | attr::ACCESSED |
-                          attr::DB | attr::G;
-    const uint16_t data = attr::P | attr::S | attr::WRITABLE | attr::ACCESSED | attr::DB | attr::G;
-    for (unsigned r = 0; r < kNumSegRegs; ++r)
-      s_.seg[r] = SegmentCache{kDataSelector, data, 0, 0xFFFFFFFFu, 1};
-    s_.seg[CS] = SegmentCache{kCodeSelector, code, 0, 0xFFFFFFFFu, 1};
-    s_.gdtr = TableRegister{kGdtAddr, 4 * 8 - 1};
-    s_.idtr = TableRegister{0, 0x3FF};
-    s_.cpl = 0;
-    s_.halted = 0;
-    bus_.set_a20(true);
+    enter_flat_protected_mode(bus_, s_, img_.entry);
+    s_.gpr[cpu::EAX] = kBootMagic;
+    s_.gpr[cpu::EBX] = img_.info_addr;
   }
 
   bus::Bus& bus_;
