@@ -41,6 +41,12 @@ constexpr uint32_t kFlatGdtAddr = 0x8000;
 constexpr uint16_t kFlatCode = 0x10, kFlatData = 0x18;
 void enter_flat_protected_mode(bus::Bus& bus, cpu::CpuState& s, uint32_t entry);
 
+// Little-endian fields of an image in memory (the caller checks the bounds), and
+// addresses as "0x..." for error messages.
+uint32_t rd32(const std::vector<uint8_t>& image, size_t off);
+uint16_t rd16(const std::vector<uint8_t>& image, size_t off);
+std::string hex(uint64_t v);
+
 // Where the multiboot loader puts its own structures (below 0xA0000, above the BDA).
 namespace mb {
 constexpr uint32_t kGdtAddr = kFlatGdtAddr;  // null, null, code 0x10, data 0x18

@@ -1,7 +1,27 @@
 // Pieces shared by the direct kernel loaders.
 #include "frontend/loader.h"
 
+#include <cstdio>
+#include <cstring>
+
 namespace popek::frontend {
+
+uint32_t rd32(const std::vector<uint8_t>& d, size_t off) {
+  uint32_t v;
+  std::memcpy(&v, d.data() + off, 4);
+  return v;
+}
+uint16_t rd16(const std::vector<uint8_t>& d, size_t off) {
+  uint16_t v;
+  std::memcpy(&v, d.data() + off, 2);
+  return v;
+}
+
+std::string hex(uint64_t v) {
+  char b[24];
+  snprintf(b, sizeof b, "0x%llx", static_cast<unsigned long long>(v));
+  return b;
+}
 
 void enter_flat_protected_mode(bus::Bus& bus, cpu::CpuState& s, uint32_t entry) {
   using namespace cpu;

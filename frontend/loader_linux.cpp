@@ -24,24 +24,8 @@ constexpr uint32_t kPageMask = 0xFFF;
 constexpr size_t kBootParamsSize = 4096;
 constexpr uint32_t kExtMemKMax = 0xFC00;        // what INT 15h AH=88h can report
 
-uint32_t rd32(const std::vector<uint8_t>& d, size_t off) {
-  uint32_t v;
-  std::memcpy(&v, d.data() + off, 4);
-  return v;
-}
-uint16_t rd16(const std::vector<uint8_t>& d, size_t off) {
-  uint16_t v;
-  std::memcpy(&v, d.data() + off, 2);
-  return v;
-}
 void wr32(std::vector<uint8_t>& d, size_t off, uint32_t v) { std::memcpy(d.data() + off, &v, 4); }
 void wr16(std::vector<uint8_t>& d, size_t off, uint16_t v) { std::memcpy(d.data() + off, &v, 2); }
-
-std::string hex(uint64_t v) {
-  char b[24];
-  snprintf(b, sizeof b, "0x%llx", static_cast<unsigned long long>(v));
-  return b;
-}
 
 std::string version_string(uint16_t v) {
   char b[16];

@@ -20,22 +20,6 @@ constexpr uint16_t kEtExec = 2, kEm386 = 3;
 constexpr uint32_t kPtLoad = 1;
 constexpr size_t kEhdrSize = 52, kPhdrSize = 32;
 
-uint32_t rd32(const std::vector<uint8_t>& d, size_t off) {
-  uint32_t v;
-  std::memcpy(&v, d.data() + off, 4);
-  return v;
-}
-uint16_t rd16(const std::vector<uint8_t>& d, size_t off) {
-  uint16_t v;
-  std::memcpy(&v, d.data() + off, 2);
-  return v;
-}
-
-std::string hex(uint64_t v) {
-  char b[24];
-  snprintf(b, sizeof b, "0x%llx", static_cast<unsigned long long>(v));
-  return b;
-}
 
 // A piece of the image to place: file bytes [offset, offset + filesz) at paddr, then
 // zeros up to paddr + memsz.
