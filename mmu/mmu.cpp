@@ -281,9 +281,9 @@ bool Mmu::translate64(uint32_t linear, Access acc, bool user, uint64_t& phys, Pa
 }
 
 bool Mmu::translate(uint32_t linear, Access acc, bool user, uint32_t& phys, PageFault& fault) {
-  if (uint8_t* h = host_for(linear, acc, user)) {
-    const TlbEntry& e = tlb_[tlb_index(acc, user)][(linear >> 12) & (kTlbSize - 1)];
-    (void)h;
+  const TlbEntry& e = tlb_[tlb_index(acc, user)][(linear >> 12) & (kTlbSize - 1)];
+  if (e.tag == (linear & 0xFFFFF000u)) {
+    ++stats.tlb_hits;
     phys = (e.phys_page << 12) | (linear & 0xFFF);
     return true;
   }

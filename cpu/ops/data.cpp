@@ -16,14 +16,8 @@ uint32_t stack_mask(const Cpu& c) { return c.stack32() ? 0xFFFFFFFFu : 0xFFFFu; 
 }  // namespace
 
 // MOV r/m, r / MOV r, r/m / MOV r/m, imm / MOV moffs forms
+// MOVZX r, r/m8 / MOVZX r, r/m16 (operands read zero-extended: the same function)
 Status mov(Cpu& c, const Insn& in) {
-  uint32_t v;
-  TRY(c.read_op(in, 1, v));
-  return c.write_op(in, 0, v);
-}
-
-// MOVZX r, r/m8 / MOVZX r, r/m16
-Status movzx(Cpu& c, const Insn& in) {
   uint32_t v;
   TRY(c.read_op(in, 1, v));
   return c.write_op(in, 0, v);

@@ -40,10 +40,6 @@ bool visible(const Cpu& c, uint16_t sel, const Descriptor& d) {
   return d.dpl() >= c.cpl() && d.dpl() >= (sel & 3u);
 }
 
-// Write a selector-sized result: a register destination takes the operand size (the
-// upper word zero-extended), a memory destination always 16 bits.
-Status write_selector(Cpu& c, const Insn& in, uint32_t v) { return c.write_op(in, 0, v); }
-
 }  // namespace
 
 // MOV Sreg, r/m16
@@ -57,9 +53,10 @@ Status mov_to_seg(Cpu& c, const Insn& in) {
   return Status::Ok;
 }
 
-// MOV r/m16, Sreg / MOV r32, Sreg
+// MOV r/m16, Sreg / MOV r32, Sreg (a register destination takes the operand size, the
+// upper word zero-extended; a memory destination is always 16 bits: the decoder's sizes)
 Status mov_from_seg(Cpu& c, const Insn& in) {
-  return write_selector(c, in, c.s.seg[in.ops[1].reg].selector);
+  return c.write_op(in, 0, c.s.seg[in.ops[1].reg].selector);
 }
 
 // PUSH Sreg (a 32-bit push moves 16 bits and leaves the upper word, as P6 parts do)
@@ -230,13 +227,13 @@ Status sidt(Cpu& c, const Insn& in) { return store_table(c, in, c.s.idtr); }
 // SLDT r/m16
 Status sldt(Cpu& c, const Insn& in) {
   if (!protected_non_v86(c)) return c.ud();
-  return write_selector(c, in, c.s.ldtr.selector);
+  return c.write_op(in, 0, c.s.ldtr.selector);
 }
 
 // STR r/m16
 Status str(Cpu& c, const Insn& in) {
   if (!protected_non_v86(c)) return c.ud();
-  return write_selector(c, in, c.s.tr.selector);
+  return c.write_op(in, 0, c.s.tr.selector);
 }
 
 // SMSW r/m16 / SMSW r32 (a register destination of 32 bits receives all of CR0)
