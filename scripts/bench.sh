@@ -14,18 +14,7 @@ img=build/tests/guest/c/bench.elf
 native=build/tests/guest/c/bench_native
 popek=build/popek
 
-best() {  # best wall time in seconds of "$@" over $runs runs; output goes to $out
-  local t best=""
-  for _ in $(seq "$runs"); do
-    local s e
-    s=$(date +%s.%N)
-    "$@" >"$out" 2>"$out.err" </dev/null || true
-    e=$(date +%s.%N)
-    t=$(echo "$e - $s" | bc -l)
-    if [ -z "$best" ] || [ "$(echo "$t < $best" | bc -l)" = 1 ]; then best=$t; fi
-  done
-  echo "$best"
-}
+source scripts/timing.sh
 
 out=$(mktemp)
 trap 'rm -f "$out" "$out.err"' EXIT

@@ -16,26 +16,21 @@ echo
 img=build/tests/guest/c/ptbench.elf
 out=$(mktemp)
 trap 'rm -f "$out" "$out.err"' EXIT
-best() {
-  local best="" s e t
-  for _ in $(seq "$runs"); do
-    s=$(date +%s.%N)
-    "$@" >"$out" 2>"$out.err" </dev/null || true
-    e=$(date +%s.%N)
-    t=$(echo "$e - $s" | bc -l)
-    if [ -z "$best" ] || [ "$(echo "$t < $best" | bc -l)" = 1 ]; then best=$t; fi
-  done
+source scripts/timing.sh
+guest_ok() {  # the last run's guest checked every access
   grep -q "ptbench: ok" "$out" || { echo "bench_mmu: the guest failed: $(cat "$out" "$out.err")" >&2; exit 1; }
-  echo "$best"
 }
 accesses=$((rounds * 16 * 64 * 2))
 t_interp=$(best build/popek --stats -m 64 -debugcon stdio -serial none -append "rounds=$rounds" -kernel "$img")
+guest_ok
 stats=$(cat "$out.err")
 t_jit=$(best build/popek --engine=jit -m 64 -debugcon stdio -serial none -append "rounds=$rounds" -kernel "$img")
+guest_ok
 t_qemu=""
 if command -v qemu-system-i386 >/dev/null; then
   t_qemu=$(best qemu-system-i386 -M isapc -cpu pentium2 -m 64 -nographic -monitor none -serial none \
     -debugcon stdio -device isa-debug-exit,iobase=0xf4,iosize=4 -append "rounds=$rounds" -kernel "$img")
+  guest_ok
 fi
 printf 'ptbench guest: %s rounds x 16 address spaces x 64 pages x (write + read) = %s accesses\n' \
   "$rounds" "$accesses"

@@ -123,15 +123,7 @@ test_main:
         call    ecx
         CHECK   "remap.invlpg_runs_new_page", eax, 2
         ; address space B: CODE_SW -> PHYS(2) again
-        mov     esi, PG_PD
-        mov     edi, PD_B
-        mov     ecx, 1024
-        rep movsd
-        mov     dword [PD_B + TEST_PDI * 4], PT_B | PTE_PUW
-        mov     esi, PG_PT_TEST
-        mov     edi, PT_B
-        mov     ecx, 1024
-        rep movsd
+        CLONE_SPACE PD_B, PT_B
         mov     dword [PT_B + 3 * 4], PHYS(2) | PTE_P | PTE_U
         xor     ebx, ebx
         xor     esi, esi

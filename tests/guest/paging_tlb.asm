@@ -146,15 +146,7 @@ test_main:
 
 ; ---- two address spaces -------------------------------------------------------------
         ; B = copy of A whose test table maps TLIN(8) to PHYS(9), not PHYS(8)
-        mov     esi, PG_PD
-        mov     edi, PD_B
-        mov     ecx, 1024
-        rep movsd
-        mov     dword [PD_B + TEST_PDI * 4], PT_B | PTE_PUW
-        mov     esi, PG_PT_TEST
-        mov     edi, PT_B
-        mov     ecx, 1024
-        rep movsd
+        CLONE_SPACE PD_B, PT_B
         mov     dword PTE_OF(8), PHYS(8) | PTE_PUW
         mov     dword [PT_B + 8 * 4], PHYS(9) | PTE_PUW
         xor     ebx, ebx                        ; mismatches
