@@ -8,11 +8,14 @@ namespace popek::cpu {
 using enum InsnClass;
 using enum Form;
 using namespace iattr;
+using namespace dataflow;
 constexpr uint8_t NONE = 0;
 
 const InsnRow kInsnTable[] = {
-#define INSN(name, mnemonic, form, fn, cls, attrs) \
-  {#name, ZYDIS_MNEMONIC_##mnemonic, form, &ops::fn, cls, attrs},
+#define INSN(name, mnemonic, form, fn, cls, attrs, flags_read, flags_written, flags_undef, \
+             gprs_read, gprs_written, may_fault)                                         \
+  {#name, ZYDIS_MNEMONIC_##mnemonic, form, &ops::fn, cls, attrs, flags_read, flags_written, \
+   flags_undef, gprs_read, gprs_written, may_fault},
 #include "cpu/ops/all.def"
 #undef INSN
 };
