@@ -39,6 +39,17 @@ class BlockCache {
   explicit BlockCache(Cpu& cpu);
   // The block at CS:EIP, decoding it if needed. nullptr means a fetch fault is pending.
   Block* get(uint32_t linear, uint32_t phys, CodeMode mode);
+  // The cached block at `phys` in `mode`, or nullptr; never decodes.
+  Block* find(uint32_t phys, CodeMode mode) {
+    const uint64_t k = key(phys, mode);
+    FrontEntry& fe = front_[(phys ^ (phys >> 12)) & (kFrontSize - 1)];
+    if (fe.key == k) return fe.block;
+    auto it = blocks_.find(k);
+    if (it == blocks_.end()) return nullptr;
+    fe.key = k;
+    fe.block = it->second.get();
+    return fe.block;
+  }
   void invalidate_page(uint32_t phys_page);
   void flush();
   // Blocks that were invalidated while executing are freed here, outside the loop.

@@ -167,6 +167,13 @@ Status Cpu::write_linear(uint32_t linear, unsigned size, uint32_t v, bool user) 
   return Status::Ok;
 }
 
+Status Cpu::probe_linear(uint32_t linear, mmu::Access acc, bool user) {
+  uint32_t phys;
+  mmu::PageFault f;
+  if (!mmu_.translate(linear, acc, user, phys, f)) return page_fault(f);
+  return Status::Ok;
+}
+
 static bool misaligned_user(const CpuState& s, uint32_t linear, unsigned size) {
   return (s.cr[0] & cr0::AM) && (s.eflags & flag::AC) && s.cpl == 3 && (linear & (size - 1));
 }

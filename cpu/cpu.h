@@ -29,6 +29,7 @@ namespace popek::cpu {
 
 class BlockCache;
 struct Block;
+enum class CodeMode : uint8_t;
 
 // Something that can run a whole decoded block faster than instruction-by-instruction
 // interpretation (the JIT). run() returns false when it declines the block; it must then
@@ -38,6 +39,11 @@ class BlockRunner {
   virtual ~BlockRunner() = default;
   virtual bool run(Cpu& cpu, Block& block) = 0;
   virtual void release(Block& block) = 0;
+  // Called between blocks, when no block is running: housekeeping such as emptying a full
+  // code cache.
+  virtual void maintain(Cpu& cpu) {}
+  // Lines for --stats (what ran as host code, what did not and why).
+  virtual std::string stats_report() const { return ""; }
 };
 struct SegmentCache;
 
@@ -153,6 +159,9 @@ class Cpu {
   // Linear accesses at the current privilege (user = CPL 3) after segmentation.
   Status read_linear(uint32_t linear, unsigned size, uint32_t& v, bool user);
   Status write_linear(uint32_t linear, unsigned size, uint32_t v, bool user);
+  // Translate `linear` for an access of kind `acc` (filling the TLB) without touching
+  // memory; a failure raises #PF as the access would.
+  Status probe_linear(uint32_t linear, mmu::Access acc, bool user);
   // Implicit supervisor accesses to system structures (GDT, LDT, IDT, TSS).
   Status read_sys(uint32_t linear, unsigned size, uint32_t& v) {
     return read_linear(linear, size, v, false);
@@ -259,6 +268,12 @@ class Cpu {
   // it takes the interrupt.
   void set_intr(bool level) { intr_ = level; }
   bool intr() const { return intr_; }
+  const bool* intr_line() const { return &intr_; }
+  // The `until` of the run() in progress: translated code that goes on from block to
+  // block without returning to run() stops where run() would.
+  uint64_t run_until = 0;
+  // The cached block at a physical address in a decoding mode, or nullptr.
+  Block* find_block(uint32_t phys, CodeMode mode);
   std::function<int()> ack_interrupt;
   // A write to the stack through a segment cache that is not loaded yet: the new stack
   // of a privilege change. A limit violation raises #SS(ss_error), the error code the
@@ -273,6 +288,9 @@ class Cpu {
   BlockRunner* runner = nullptr;
   // Drop every cached block (mode change that is not keyed, A20 toggle, reset).
   void flush_code_cache();
+  // The current block's code was written (or the code cache flushed): the block must
+  // end after the instruction that did it.
+  bool smc_hit() const { return smc_hit_; }
 
   // --- census and statistics
   std::vector<uint64_t> census;          // retirements per table row (non-innocuous rows)
@@ -287,6 +305,17 @@ class Cpu {
 
   // The instruction executing now (for error messages and the -d trace).
   const Insn* current = nullptr;
+  // The block exec_block ran last and where it started (--lockstep's failure report).
+  // `block` is nullptr when none was found (fetch fault) or it was dropped while it ran
+  // (its code was written); otherwise it stays valid until the next block runs.
+  struct LastBlock {
+    const Block* block = nullptr;
+    uint16_t cs = 0;
+    uint32_t eip = 0;
+    uint8_t cpl = 0;
+    bool v86 = false;
+  };
+  LastBlock last_block;
   // Describe the current state for assertions and error messages: mode, CS:EIP, bytes.
   std::string describe() const;
 
@@ -306,9 +335,9 @@ class Cpu {
 };
 
 // Assert an internal invariant; prints guest state before aborting.
-#define POPEK_ASSERT(cpu, cond)                                                       \
+#define POPEK_ASSERT(cpu_obj, cond)                                                   \
   do {                                                                                \
-    if (!(cond)) ::popek::cpu::assert_fail((cpu), #cond, __FILE__, __LINE__);          \
+    if (!(cond)) ::popek::cpu::assert_fail((cpu_obj), #cond, __FILE__, __LINE__);      \
   } while (0)
 [[noreturn]] void assert_fail(const Cpu& cpu, const char* cond, const char* file, int line);
 

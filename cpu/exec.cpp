@@ -40,10 +40,12 @@ static void trace_cpu(Cpu& c) {
 }
 
 void Cpu::exec_block() {
+  if (runner) runner->maintain(*this);
   const uint32_t linear = s.seg[CS].base + s.eip;
   uint32_t phys;
   mmu::PageFault f;
   current = nullptr;
+  last_block = {nullptr, s.seg[CS].selector, s.eip, s.cpl, v86()};
   if (!mmu_.translate(linear, mmu::Access::Exec, s.cpl == 3, phys, f)) {
     page_fault(f);
     deliver_pending_exception();
@@ -82,6 +84,7 @@ void Cpu::exec_block() {
     }
   }
   current = nullptr;
+  if (!smc_hit_) last_block.block = b;  // else it may be in the graveyard, freed below
   blocks_->collect_garbage();
 }
 
@@ -136,7 +139,10 @@ bool Cpu::step(const Insn& in) {
   return false;
 }
 
+Block* Cpu::find_block(uint32_t phys, CodeMode mode) { return blocks_->find(phys, mode); }
+
 Cpu::RunExit Cpu::run(uint64_t until) {
+  run_until = until;
   while (s.icount < until) {
     if (stop_requested()) return RunExit::Stopped;
     if (intr_ && !s.irq_shadow && (s.eflags & flag::IF)) {

@@ -94,7 +94,8 @@ std::string format_mmu_stats(const mmu::Stats& m) {
 }
 
 std::string stats_report(cpu::Cpu& c) {
-  return format_stats(c.blocks_decoded, c.s.icount) + format_mmu_stats(c.mmu().stats);
+  return format_stats(c.blocks_decoded, c.s.icount) + format_mmu_stats(c.mmu().stats) +
+         (c.runner ? c.runner->stats_report() : std::string());
 }
 
 }  // namespace popek::frontend

@@ -1,13 +1,1302 @@
+// The JIT's native tier: a decoded block becomes one x86-64 host function.
+//
+// Register assignment inside translated code (fixed for the whole block):
+//
+//   guest EAX ECX EDX EBX  ->  host eax ecx edx ebx   (so AH..BH stay encodable)
+//   guest ESP              ->  host r12d
+//   guest EBP ESI EDI      ->  host ebp esi edi
+//   r13  CpuState*          r14  Ctx* (this file's runtime context)
+//   r15  the guest's arithmetic flags saved around an inline TLB lookup (LAHF/SETO form)
+//   r8-r11  scratch: r8d effective address, r9d linear address, r10 host address, r11 temp
+//
+// The host's arithmetic flags are the guest's (CF PF AF ZF SF OF); every other EFLAGS bit
+// stays in CpuState. Translated code keeps them in the host register from block entry
+// (POPFQ) to exit (PUSHFQ) and around callouts. The softmmu lookup needs the flags
+// register, so a memory access saves them with LAHF/SETO into r15 and restores them with
+// ADD/SAHF: a fault in the slow path then reports the flags exactly as they were before
+// the faulting instruction.
+//
+// Shape of a block: prologue (callee-saved registers, guest registers and flags in), one
+// piece per guest instruction (host instructions, or a callout to Cpu::step for anything
+// not emitted natively), an exit per way out (flags and registers back to CpuState,
+// EIP, retired-instruction count), then the out-of-line slow paths of the memory accesses.
+// Exceptions never unwind through this code: a helper that faults delivers the exception
+// itself with the guest state already written back, and returns a status the code tests.
+//
+// Block boundaries are the interpreter's: the same instructions retire, and the run loop
+// looks at interrupts and timers at the same instruction counts under both engines.
 #include "jit/native.h"
+
+#include <Zydis/Zydis.h>
+#include <asmjit/asmjit.h>
+
+#include <cinttypes>
+#include <cstddef>
+#include <cstdio>
+#include <cstring>
+#include <functional>
+#include <vector>
+
+#include "cpu/insn_table.h"
+#include "cpu/ops/cc.h"
 
 namespace popek::jit {
 
-struct Native::Impl {};
+using namespace asmjit;
+using cpu::Insn;
+using cpu::OpKind;
+using cpu::RegClass;
+using cpu::Status;
+namespace flag = cpu::flag;
 
-Native::Native(cpu::Cpu& cpu, unsigned hot_threshold) : impl_(std::make_unique<Impl>()) {}
+namespace {
+
+constexpr uint32_t kArith = flag::ARITH;  // 0x8D5
+
+struct Translation;
+
+// The runtime context r14 points at while a block runs.
+struct Ctx {
+  cpu::Cpu* cpu;
+  cpu::CpuState* state;
+  mmu::TlbEntry (*const* tlb)[mmu::kTlbSize];
+  const cpu::Block* block;
+  const Translation* tr;
+  Stats* stats;
+  uint32_t entry_eip;  // EIP at block entry: instruction EIPs are entry_eip + offset
+  // Accesses that cannot be made in place (MMIO, ROM, write-tracked pages, page-crossing)
+  // go through this buffer; a store is then written back through the softmmu.
+  uint32_t wb_linear;
+  uint64_t bounce;
+  uint8_t wb_size;
+  uint8_t wb_user;
+  uint8_t wb_pending;
+  // Where a chain of blocks must stop and go back to the run loop (checked at each
+  // block exit): the instruction budget, a raised interrupt line, a changed address space.
+  uint64_t until;
+  const bool* intr;
+  const uint64_t* mmu_generation;
+  uint64_t generation;  // mmu->generation when the chain started
+};
+static_assert(std::is_standard_layout_v<Ctx>);
+
+// A direct branch to a block on the same physical page: filled in when the target is
+// first reached, then followed by a jump without leaving host code. Both blocks are on
+// one page, so invalidating the target always invalidates the source with it.
+struct ChainSlot {
+  const void* body = nullptr;  // the target's code after its prologue, or nullptr
+  const cpu::Block* block = nullptr;
+  const Translation* tr = nullptr;
+  uint32_t target_off = 0;     // target EIP - source entry EIP (= physical distance)
+  const Translation* owner = nullptr;
+};
+
+// What run() needs to know about a translated block.
+struct Translation {
+  void (*fn)(Ctx*) = nullptr;  // nullptr: declined, the interpreter runs the block
+  const void* body = nullptr;  // entry for chained jumps: registers and flags already in
+  std::vector<std::unique_ptr<ChainSlot>> slots;
+  uint8_t seg_mask = 0;        // segments native memory accesses use (bit per SegReg)
+  bool user = false;           // translated for CPL 3 (TLB arrays of user accesses)
+  bool ss32 = false;           // native stack accesses assume a 32-bit stack
+  bool has_mem = false;
+  bool threaded = false;       // 16-bit code: a call per instruction, no assumptions
+  size_t code_size = 0;
+};
+
+// Segment caches native memory accesses can use without per-access checks: present data
+// segments, writable, expand-up, spanning 4 GiB (their base is added at run time).
+bool flat_data(const cpu::SegmentCache& sc) {
+  constexpr uint16_t kMask = cpu::attr::S | cpu::attr::CODE | cpu::attr::WRITABLE | cpu::attr::EXPAND_DOWN;
+  return sc.valid && sc.limit == 0xFFFFFFFFu && (sc.attr & kMask) == (cpu::attr::S | cpu::attr::WRITABLE);
+}
+
+bool guard_ok(const cpu::Cpu& c, const Translation& t) {
+  const cpu::CpuState& s = c.s;
+  if ((s.cpl == 3) != t.user) return false;
+  if (s.seg[cpu::CS].limit != 0xFFFFFFFFu) return false;
+  if (t.ss32 && !(s.seg[cpu::SS].attr & cpu::attr::DB)) return false;
+  for (unsigned i = 0; i < cpu::kNumSegRegs; ++i) {
+    if ((t.seg_mask & (1u << i)) && !flat_data(s.seg[i])) return false;
+  }
+  // Alignment checking at CPL 3 is the slow path's business.
+  if (t.has_mem && (s.cr[0] & cpu::cr0::AM) && (s.eflags & flag::AC) && s.cpl == 3) return false;
+  return true;
+}
+
+// ------------------------------------------------------------------ helpers (called from host code)
+
+// Runs instruction `i` of the current block through the interpreter's Cpu::step. Returns 1
+// to go on with the block in host code, 0 to leave it (the state is in CpuState).
+extern "C" uint32_t popek_jit_callout(Ctx* ctx, uint32_t i) {
+  cpu::Cpu& c = *ctx->cpu;
+  const cpu::Block& b = *ctx->block;
+  if (!c.step(b.insns[i])) return 0;
+  // A sensitive or privileged instruction may have changed what the translation assumed
+  // (segment registers, privilege, CR0.AM/EFLAGS.AC): then the interpreter finishes the
+  // block, instruction by instruction, exactly where it would have.
+  if (b.insns[i].census && !guard_ok(c, *ctx->tr)) {
+    ++ctx->stats->guard_misses;
+    for (size_t j = i + 1; j < b.insns.size(); ++j) {
+      if (!c.step(b.insns[j])) break;
+    }
+    return 0;
+  }
+  return 1;
+}
+
+// One instruction of a call-threaded (16-bit) block.
+extern "C" uint32_t popek_jit_step(Ctx* ctx, uint32_t i) {
+  return ctx->cpu->step(ctx->block->insns[i]) ? 1 : 0;
+}
+
+namespace desc {
+// The access descriptor passed to popek_jit_access: segment, size, kind.
+constexpr uint32_t make(unsigned seg, unsigned size, unsigned kind) { return seg | (size << 8) | (kind << 16); }
+}  // namespace desc
+enum Kind : unsigned { kRead = 0, kWrite = 1, kRmw = 2 };
+
+// The slow path of a memory access: the segment check, the page walk, and either the host
+// address of the bytes (the TLB now has the entry) or the bounce buffer. On a fault the
+// exception is delivered (the guest state was written back by the caller; `flags` holds
+// the guest's arithmetic flags in LAHF/SETO form) and the result is nullptr.
+extern "C" uint8_t* popek_jit_access(Ctx* ctx, uint32_t ea, uint32_t flags, uint32_t d) {
+  cpu::Cpu& c = *ctx->cpu;
+  cpu::CpuState& s = c.s;
+  ++ctx->stats->slow_accesses;
+  const uint32_t ah = (flags >> 8) & 0xFF;
+  s.eflags = (s.eflags & ~kArith) | (ah & (flag::SF | flag::ZF | flag::AF | flag::PF | flag::CF)) |
+             ((flags & 1) ? flag::OF : 0);
+  const unsigned seg = d & 0xFF, size = (d >> 8) & 0xFF, kind = d >> 16;
+  const bool user = s.cpl == 3;
+  const mmu::Access acc = kind == kRead ? mmu::Access::Read : mmu::Access::Write;
+  uint32_t lin;
+  Status st = c.check_seg(seg, ea, size, kind != kRead, lin);
+  const bool crosses = (lin & 0xFFF) + size > 4096;
+  if (st == Status::Ok) st = c.probe_linear(lin, acc, user);
+  if (st == Status::Ok && crosses) st = c.probe_linear((lin | 0xFFF) + 1, acc, user);
+  if (st == Status::Ok) {
+    if (!crosses) {
+      if (uint8_t* h = c.mmu().host_for(lin, acc, user)) return h;
+    }
+    ctx->bounce = 0;
+    uint32_t v = 0;
+    if (kind != kWrite) st = c.read_linear(lin, size, v, user);
+    if (st == Status::Ok) {
+      ctx->bounce = v;
+      ctx->wb_pending = kind != kRead;
+      ctx->wb_linear = lin;
+      ctx->wb_size = static_cast<uint8_t>(size);
+      ctx->wb_user = user;
+      return reinterpret_cast<uint8_t*>(&ctx->bounce);
+    }
+  }
+  c.deliver_pending_exception();
+  return nullptr;
+}
+
+// Writes the bounce buffer back through the softmmu when the access went through it.
+// Returns 1 when the block must end after this instruction (it wrote the block's code).
+extern "C" uint32_t popek_jit_writeback(Ctx* ctx) {
+  if (!ctx->wb_pending) return 0;
+  ctx->wb_pending = 0;
+  cpu::Cpu& c = *ctx->cpu;
+  const Status st = c.write_linear(ctx->wb_linear, ctx->wb_size, static_cast<uint32_t>(ctx->bounce),
+                                   ctx->wb_user);
+  POPEK_ASSERT(c, st == Status::Ok);  // both pages were probed for writing
+  return c.smc_hit() ? 1 : 0;
+}
+
+// Whether a block translated as `t` may follow `owner` in a chain without its own guard:
+// it assumes nothing the chain's head did not check.
+bool compatible(const Translation& t, const Translation& owner) {
+  return (t.seg_mask & ~owner.seg_mask) == 0 && t.user == owner.user && (!t.ss32 || owner.ss32) &&
+         (!t.has_mem || owner.has_mem);
+}
+
+// Next block of a chain at guest EIP s.eip, for indirect branches and branches to
+// another page: the run loop's lookup (fetch translation, cached block, guard) without
+// the run loop. Returns its chain entry, or nullptr to go back to the run loop.
+extern "C" const void* popek_jit_lookup(Ctx* ctx) {
+  cpu::Cpu& c = *ctx->cpu;
+  const cpu::CpuState& s = c.s;
+  uint32_t phys;
+  mmu::PageFault f;
+  if (!c.mmu().translate(s.seg[cpu::CS].base + s.eip, mmu::Access::Exec, s.cpl == 3, phys, f)) return nullptr;
+  cpu::Block* b = c.find_block(phys, cpu::CodeMode::Prot32);
+  if (!b || !b->host_code || b->two_pages) return nullptr;
+  const auto* t = static_cast<const Translation*>(b->host_code);
+  if (!t->fn || !guard_ok(c, *t)) return nullptr;
+  ++ctx->stats->lookup_hits;
+  ctx->block = b;
+  ctx->tr = t;
+  ctx->entry_eip = s.eip;
+  return t->body;
+}
+
+// First traversal of a same-page direct branch: finds the target and fills the slot.
+extern "C" const void* popek_jit_link(Ctx* ctx, ChainSlot* slot) {
+  cpu::Cpu& c = *ctx->cpu;
+  cpu::Block* b = c.find_block(ctx->block->phys + slot->target_off, cpu::CodeMode::Prot32);
+  if (!b || !b->host_code || b->two_pages) return nullptr;
+  const auto* t = static_cast<const Translation*>(b->host_code);
+  if (!t->fn) return nullptr;
+  if (compatible(*t, *slot->owner)) {
+    slot->body = t->body;
+    slot->block = b;
+    slot->tr = t;
+    ++ctx->stats->chain_links;
+  } else if (!guard_ok(c, *t)) {
+    return nullptr;
+  }
+  ctx->block = b;
+  ctx->tr = t;
+  ctx->entry_eip += slot->target_off;
+  return t->body;
+}
+
+// ------------------------------------------------------------------ flag effects
+
+// Flags an instruction reads, always writes, and may leave undefined, as the translator
+// sees them for the form at hand (e.g. a shift by an immediate count).
+struct FlagFx {
+  uint32_t read = 0, must = 0, undef = 0;
+};
+
+// Whether the host clears AF for AND/OR/XOR/TEST as the interpreter does (the SDM leaves it
+// undefined; processors clear it). Probed once, so a host that differs makes these
+// instructions honour flag liveness instead of being assumed equal.
+bool host_logic_clears_af() {
+  static const bool clears = [] {
+    uint64_t f;
+    asm volatile(
+        "pushfq\n\t"
+        "orq $0x10, (%%rsp)\n\t"
+        "popfq\n\t"
+        "movl $3, %%eax\n\t"
+        "andl $1, %%eax\n\t"
+        "pushfq\n\t"
+        "popq %0\n\t"
+        : "=r"(f)
+        :
+        : "rax", "cc");
+    return (f & 0x10) == 0;
+  }();
+  return clears;
+}
+
+// ------------------------------------------------------------------ host registers
+
+const x86::Gp kG32[8] = {x86::eax, x86::ecx, x86::edx, x86::ebx, x86::r12d, x86::ebp, x86::esi, x86::edi};
+const x86::Gp kG16[8] = {x86::ax, x86::cx, x86::dx, x86::bx, x86::r12w, x86::bp, x86::si, x86::di};
+const x86::Gp kG8[8] = {x86::al, x86::cl, x86::dl, x86::bl, x86::ah, x86::ch, x86::dh, x86::bh};
+const x86::Gp kG64[8] = {x86::rax, x86::rcx, x86::rdx, x86::rbx, x86::r12, x86::rbp, x86::rsi, x86::rdi};
+
+x86::Gp greg(unsigned idx, unsigned size) {
+  if (size == 4) return kG32[idx];
+  if (size == 2) return kG16[idx];
+  return kG8[idx];
+}
+
+int32_t sext(uint32_t v, unsigned size) {
+  if (size == 1) return static_cast<int8_t>(v);
+  if (size == 2) return static_cast<int16_t>(v);
+  return static_cast<int32_t>(v);
+}
+
+constexpr int kOffGpr = offsetof(cpu::CpuState, gpr);
+constexpr int kOffEip = offsetof(cpu::CpuState, eip);
+constexpr int kOffEflags = offsetof(cpu::CpuState, eflags);
+constexpr int kOffIcount = offsetof(cpu::CpuState, icount);
+constexpr int seg_base_off(unsigned seg) {
+  return static_cast<int>(offsetof(cpu::CpuState, seg) + seg * sizeof(cpu::SegmentCache) +
+                          offsetof(cpu::SegmentCache, base));
+}
+
+// Records the first assembler error so that the block is declined as a whole.
+class ErrorRecorder : public ErrorHandler {
+ public:
+  void handleError(Error err, const char* message, BaseEmitter*) override {
+    if (!failed) snprintf(text, sizeof text, "%s", message);
+    failed = true;
+    (void)err;
+  }
+  bool failed = false;
+  char text[160] = {};
+};
+
+// ------------------------------------------------------------------ the translator
+
+class Translator {
+ public:
+  Translator(x86::Assembler& a, const cpu::Block& b, Translation& t, bool user)
+      : a_(a), b_(b), t_(t), user_(user) {}
+
+  void translate(Stats& stats);
+  void translate_threaded(Stats& stats);
+  Label body() const { return body_; }
+
+ private:
+  using Emit = std::function<void()>;
+
+  // --- state moves
+  void spill_gprs() {
+    for (int i = 0; i < 8; ++i) a_.mov(x86::dword_ptr(x86::r13, kOffGpr + 4 * i), kG32[i]);
+  }
+  void load_gprs() {
+    for (int i = 0; i < 8; ++i) a_.mov(kG32[i], x86::dword_ptr(x86::r13, kOffGpr + 4 * i));
+  }
+  void spill_flags() {
+    a_.pushfq();
+    a_.pop(x86::r11);
+    a_.and_(x86::r11d, kArith);
+    a_.mov(x86::r9d, x86::dword_ptr(x86::r13, kOffEflags));
+    a_.and_(x86::r9d, ~kArith);
+    a_.or_(x86::r9d, x86::r11d);
+    a_.mov(x86::dword_ptr(x86::r13, kOffEflags), x86::r9d);
+  }
+  void load_flags() {
+    a_.mov(x86::r11d, x86::dword_ptr(x86::r13, kOffEflags));
+    a_.and_(x86::r11d, kArith);
+    a_.push(x86::r11);
+    a_.popfq();
+  }
+  // LAHF/SETO form in r15d: AH = SF ZF AF PF CF, AL = OF.
+  void save_flags_r15() {
+    a_.mov(x86::r11d, x86::eax);
+    a_.lahf();
+    a_.seto(x86::al);
+    a_.mov(x86::r15d, x86::eax);
+    a_.mov(x86::eax, x86::r11d);
+  }
+  void restore_flags_r15() {
+    a_.mov(x86::r11d, x86::eax);
+    a_.mov(x86::eax, x86::r15d);
+    a_.add(x86::al, 0x7F);  // OF = (AL == 1)
+    a_.sahf();
+    a_.mov(x86::eax, x86::r11d);
+  }
+  void set_eip(uint32_t off) {
+    a_.mov(x86::r11d, x86::dword_ptr(x86::r14, offsetof(Ctx, entry_eip)));
+    a_.lea(x86::r11d, x86::ptr(x86::r11, static_cast<int32_t>(off)));
+    a_.mov(x86::dword_ptr(x86::r13, kOffEip), x86::r11d);
+  }
+  // Clobbers the host flags.
+  void add_icount(uint32_t n) {
+    if (n) a_.add(x86::qword_ptr(x86::r13, kOffIcount), n);
+  }
+  // Leave the block at guest EIP entry+`off` with `retired` native instructions to count.
+  void exit_at(uint32_t off, uint32_t retired) {
+    spill_flags();
+    spill_gprs();
+    add_icount(retired);
+    set_eip(off);
+    a_.jmp(exit_);
+  }
+
+  // Where a chain may go on: the budget is not used up, no interrupt line is raised, no
+  // interrupt shadow is pending and the address space is as it was. Flags are saved.
+  void chain_checks(Label out) {
+    a_.mov(x86::r11, x86::qword_ptr(x86::r13, kOffIcount));
+    a_.cmp(x86::r11, x86::qword_ptr(x86::r14, offsetof(Ctx, until)));
+    a_.jae(out);
+    a_.mov(x86::r11, x86::qword_ptr(x86::r14, offsetof(Ctx, intr)));
+    a_.cmp(x86::byte_ptr(x86::r11), 0);
+    a_.jne(out);
+    a_.cmp(x86::byte_ptr(x86::r13, offsetof(cpu::CpuState, irq_shadow)), 0);
+    a_.jne(out);
+    a_.mov(x86::r11, x86::qword_ptr(x86::r14, offsetof(Ctx, mmu_generation)));
+    a_.mov(x86::r11, x86::qword_ptr(x86::r11));
+    a_.cmp(x86::r11, x86::qword_ptr(x86::r14, offsetof(Ctx, generation)));
+    a_.jne(out);
+  }
+  // Ask popek_jit_lookup for the block at s.eip and jump there; `out` when there is none.
+  void lookup_and_jump(Label out) {
+    spill_gprs();
+    a_.mov(x86::rdi, x86::r14);
+    a_.call(reinterpret_cast<uint64_t>(&popek_jit_lookup));
+    a_.mov(x86::r11, x86::rax);
+    load_gprs();
+    a_.test(x86::r11, x86::r11);
+    a_.jz(out);
+    a_.mov(x86::r8, x86::r11);  // restore_flags_r15 uses r11
+    restore_flags_r15();
+    a_.jmp(x86::r8);
+  }
+  // Leave the block for guest EIP entry+`off` (a direct branch or the fall-through), going
+  // on in host code when the target is translated.
+  void chain_exit(uint32_t off, uint32_t retired) {
+    if (no_chain_) return exit_at(off, retired);
+    save_flags_r15();
+    add_icount(retired);
+    Label out = a_.newLabel();
+    chain_checks(out);
+    const int64_t in_page = static_cast<int64_t>(b_.phys & 0xFFF) + static_cast<int32_t>(off);
+    if (in_page >= 0 && in_page < 4096) {
+      auto slot = std::make_unique<ChainSlot>();
+      slot->target_off = off;
+      slot->owner = &t_;
+      Label link = a_.newLabel();
+      a_.mov(x86::r10, reinterpret_cast<uint64_t>(slot.get()));
+      t_.slots.push_back(std::move(slot));
+      a_.mov(x86::r11, x86::qword_ptr(x86::r10, offsetof(ChainSlot, body)));
+      a_.test(x86::r11, x86::r11);
+      a_.jz(link);
+      a_.mov(x86::r9, x86::qword_ptr(x86::r10, offsetof(ChainSlot, block)));
+      a_.mov(x86::qword_ptr(x86::r14, offsetof(Ctx, block)), x86::r9);
+      a_.mov(x86::r9, x86::qword_ptr(x86::r10, offsetof(ChainSlot, tr)));
+      a_.mov(x86::qword_ptr(x86::r14, offsetof(Ctx, tr)), x86::r9);
+      a_.mov(x86::r9d, x86::dword_ptr(x86::r14, offsetof(Ctx, entry_eip)));
+      a_.lea(x86::r9d, x86::ptr(x86::r9, static_cast<int32_t>(off)));
+      a_.mov(x86::dword_ptr(x86::r14, offsetof(Ctx, entry_eip)), x86::r9d);
+      a_.mov(x86::r8, x86::r11);
+      restore_flags_r15();
+      a_.jmp(x86::r8);
+      a_.bind(link);
+      spill_gprs();
+      a_.mov(x86::rdi, x86::r14);
+      a_.mov(x86::rsi, x86::r10);
+      a_.call(reinterpret_cast<uint64_t>(&popek_jit_link));
+      a_.mov(x86::r11, x86::rax);
+      load_gprs();
+      a_.test(x86::r11, x86::r11);
+      a_.jz(out);
+      a_.mov(x86::r8, x86::r11);
+      restore_flags_r15();
+      a_.jmp(x86::r8);
+    } else {
+      set_eip(off);
+      lookup_and_jump(out);
+    }
+    a_.bind(out);
+    restore_flags_r15();
+    spill_flags();
+    spill_gprs();
+    set_eip(off);
+    a_.jmp(exit_);
+  }
+  // The same for an indirect branch: EIP is already in CpuState.
+  void lookup_exit(uint32_t retired) {
+    if (no_chain_) {
+      spill_flags();
+      spill_gprs();
+      add_icount(retired);
+      a_.jmp(exit_);
+      return;
+    }
+    save_flags_r15();
+    add_icount(retired);
+    Label out = a_.newLabel();
+    chain_checks(out);
+    lookup_and_jump(out);
+    a_.bind(out);
+    restore_flags_r15();
+    spill_flags();
+    spill_gprs();
+    a_.jmp(exit_);
+  }
+
+  // --- pieces of instructions
+  void emit_ea(const cpu::Operand& op) {
+    const bool has_base = op.base != cpu::kNoReg, has_index = op.index != cpu::kNoReg;
+    const uint32_t shift = op.scale == 8 ? 3 : op.scale == 4 ? 2 : op.scale == 2 ? 1 : 0;
+    const int32_t disp = static_cast<int32_t>(op.disp);
+    if (has_base && has_index) {
+      a_.lea(x86::r8d, x86::ptr(kG64[op.base], kG64[op.index], shift, disp));
+    } else if (has_base) {
+      a_.lea(x86::r8d, x86::ptr(kG64[op.base], disp));
+    } else if (has_index) {
+      a_.mov(x86::r8d, op.disp);
+      a_.lea(x86::r8d, x86::ptr(x86::r8, kG64[op.index], shift));
+    } else {
+      a_.mov(x86::r8d, op.disp);
+    }
+  }
+
+  // A memory access of `size` bytes at r8d (the offset in segment `seg`): the inline TLB
+  // lookup, then `op` on [r10]; `after` runs once the access succeeded (register updates,
+  // flag-free); `finish` ends the block when the instruction is a branch. The slow path
+  // runs `op` on whatever the softmmu returned and writes a bounced store back.
+  void access(unsigned i, unsigned seg, unsigned size, Kind kind, const Emit& op, const Emit& after,
+              const Emit& finish) {
+    t_.seg_mask |= static_cast<uint8_t>(1u << seg);
+    a_.mov(x86::r9d, x86::dword_ptr(x86::r13, seg_base_off(seg)));
+    a_.lea(x86::r9d, x86::ptr(x86::r9, x86::r8));
+    save_flags_r15();
+    // index * 16 = ((linear >> 12) & 0xFF) << 4
+    a_.mov(x86::r10d, x86::r9d);
+    a_.shr(x86::r10d, 8);
+    a_.and_(x86::r10d, (mmu::kTlbSize - 1) << 4);
+    a_.mov(x86::r11, x86::qword_ptr(x86::r14, offsetof(Ctx, tlb)));
+    a_.add(x86::r10, x86::qword_ptr(x86::r11));
+    // The tag of the access's last byte: a page-crossing access misses.
+    a_.lea(x86::r11d, x86::ptr(x86::r9, static_cast<int32_t>(size - 1)));
+    a_.and_(x86::r11d, 0xFFFFF000u);
+    const int arr = static_cast<int>(((kind == kRead ? 0 : 1) * 2 + (user_ ? 1 : 0)) * mmu::kTlbSize *
+                                     sizeof(mmu::TlbEntry));
+    a_.cmp(x86::r11d, x86::dword_ptr(x86::r10, arr + offsetof(mmu::TlbEntry, tag)));
+    Label slow = a_.newLabel(), done = a_.newLabel();
+    a_.jne(slow);
+    a_.mov(x86::r11d, x86::r9d);
+    a_.and_(x86::r11d, 0xFFF);
+    a_.add(x86::r11, x86::qword_ptr(x86::r10, arr + offsetof(mmu::TlbEntry, host)));
+    a_.mov(x86::r10, x86::r11);
+    restore_flags_r15();
+    op();
+    a_.bind(done);
+    if (after) after();
+    if (finish) finish();
+
+    const uint32_t off = off_, pending = pending_, next = off_ + b_.insns[i].len;
+    deferred_.push_back([=, this] {
+      Label fault = a_.newLabel();
+      a_.bind(slow);
+      spill_gprs();
+      set_eip(off);
+      a_.mov(x86::rdi, x86::r14);
+      a_.mov(x86::esi, x86::r8d);
+      a_.mov(x86::edx, x86::r15d);
+      a_.mov(x86::ecx, desc::make(seg, size, kind));
+      a_.call(reinterpret_cast<uint64_t>(&popek_jit_access));
+      a_.test(x86::rax, x86::rax);
+      a_.jz(fault);
+      a_.mov(x86::r10, x86::rax);
+      load_gprs();
+      restore_flags_r15();
+      op();
+      if (kind != kRead) {
+        Label smc = a_.newLabel();
+        save_flags_r15();
+        spill_gprs();
+        a_.mov(x86::rdi, x86::r14);
+        a_.call(reinterpret_cast<uint64_t>(&popek_jit_writeback));
+        a_.mov(x86::r11d, x86::eax);
+        load_gprs();
+        a_.test(x86::r11d, x86::r11d);
+        a_.jnz(smc);
+        restore_flags_r15();
+        a_.jmp(done);
+        // The store changed this block's code: finish the instruction and leave.
+        a_.bind(smc);
+        // The store changed code: back to the run loop, as the interpreter does.
+        restore_flags_r15();
+        if (after) after();
+        no_chain_ = true;
+        if (finish) finish();
+        else exit_at(next, pending + 1);
+        no_chain_ = false;
+      } else {
+        a_.jmp(done);
+      }
+      a_.bind(fault);
+      add_icount(pending);
+      a_.jmp(exit_);
+    });
+  }
+
+  Operand_ host_operand(const Insn& in, int k) {
+    const cpu::Operand& op = in.ops[k];
+    switch (op.kind) {
+      case OpKind::Reg: return greg(op.reg, op.size);
+      case OpKind::Imm: return Imm(sext(op.disp, op.size));
+      case OpKind::Mem: return x86::ptr(x86::r10, 0, op.size);
+      default: return Operand_();
+    }
+  }
+
+  FlagFx flag_fx(const Insn& in) const;
+  bool native(const Insn& in, unsigned i, uint32_t live_after, bool dry);
+  bool emit_generic(const Insn& in, unsigned i, InstId id, bool dry);
+  void callout(unsigned i, bool last);
+
+  x86::Assembler& a_;
+  const cpu::Block& b_;
+  Translation& t_;
+  bool user_;
+  Label exit_;
+  Label body_ = a_.newLabel();
+  uint32_t off_ = 0;      // EIP offset of the instruction being translated
+  uint32_t pending_ = 0;  // native instructions retired since icount was last written
+  bool ended_ = false;    // the block's exits are emitted
+  bool no_chain_ = false; // exits return to the run loop (after a store into code)
+  std::vector<Emit> deferred_;
+};
+
+// Jcc, SETcc and CMOVcc rows (each family is 16 consecutive rows in condition order).
+bool reads_condition(const Insn& in) {
+  static const int jo = cpu::find_row(ZYDIS_MNEMONIC_JO, cpu::Form::Any);
+  static const int seto = cpu::find_row(ZYDIS_MNEMONIC_SETO, cpu::Form::Any);
+  static const int cmovo = cpu::find_row(ZYDIS_MNEMONIC_CMOVO, cpu::Form::Any);
+  const int r = in.row;
+  return (r >= jo && r < jo + 16) || (r >= seto && r < seto + 16) || (r >= cmovo && r < cmovo + 16) ||
+         in.mnemonic == ZYDIS_MNEMONIC_LOOPE || in.mnemonic == ZYDIS_MNEMONIC_LOOPNE;
+}
+
+bool is_reg(const cpu::Operand& op) {
+  return op.kind == OpKind::Reg &&
+         (op.rclass == RegClass::Gpr8 || op.rclass == RegClass::Gpr16 || op.rclass == RegClass::Gpr32);
+}
+
+FlagFx Translator::flag_fx(const Insn& in) const {
+  using namespace cpu::flag;
+  const auto m = static_cast<ZydisMnemonic>(in.mnemonic);
+  FlagFx fx;
+  auto count = [&]() -> int {  // immediate count, or -1 for CL
+    return in.ops[1].kind == OpKind::Imm ? static_cast<int>(in.ops[1].disp & 31) : -1;
+  };
+  switch (m) {
+    case ZYDIS_MNEMONIC_ADD: case ZYDIS_MNEMONIC_SUB: case ZYDIS_MNEMONIC_CMP: case ZYDIS_MNEMONIC_NEG:
+    case ZYDIS_MNEMONIC_XADD:
+      fx.must = kArith;
+      break;
+    case ZYDIS_MNEMONIC_ADC: case ZYDIS_MNEMONIC_SBB:
+      fx.read = CF;
+      fx.must = kArith;
+      break;
+    case ZYDIS_MNEMONIC_INC: case ZYDIS_MNEMONIC_DEC:
+      fx.must = kArith & ~CF;
+      break;
+    case ZYDIS_MNEMONIC_AND: case ZYDIS_MNEMONIC_OR: case ZYDIS_MNEMONIC_XOR: case ZYDIS_MNEMONIC_TEST:
+      fx.must = kArith;
+      if (!host_logic_clears_af()) fx.undef = AF;
+      break;
+    case ZYDIS_MNEMONIC_IMUL: case ZYDIS_MNEMONIC_MUL:
+      fx.must = kArith;
+      fx.undef = SF | ZF | AF | PF;
+      break;
+    case ZYDIS_MNEMONIC_SHL: case ZYDIS_MNEMONIC_SHR: case ZYDIS_MNEMONIC_SAR:
+    case ZYDIS_MNEMONIC_SHLD: case ZYDIS_MNEMONIC_SHRD: {
+      const int c = m == ZYDIS_MNEMONIC_SHLD || m == ZYDIS_MNEMONIC_SHRD
+                        ? (in.ops[2].kind == OpKind::Imm ? static_cast<int>(in.ops[2].disp & 31) : -1)
+                        : count();
+      if (c == 0) break;
+      if (c < 0) {
+        fx.read = kArith;
+        fx.undef = OF | AF;
+      } else {
+        fx.must = kArith;
+        fx.undef = AF | (c > 1 ? OF : 0);
+      }
+      break;
+    }
+    case ZYDIS_MNEMONIC_ROL: case ZYDIS_MNEMONIC_ROR: case ZYDIS_MNEMONIC_RCL: case ZYDIS_MNEMONIC_RCR: {
+      const bool rc = m == ZYDIS_MNEMONIC_RCL || m == ZYDIS_MNEMONIC_RCR;
+      const int c = count();
+      if (c == 0) break;
+      if (c < 0) {
+        fx.read = kArith;
+        fx.undef = OF;
+      } else {
+        fx.read = rc ? CF : 0;
+        fx.must = CF | OF;
+        fx.undef = c > 1 ? OF : 0;
+      }
+      break;
+    }
+    case ZYDIS_MNEMONIC_BT: case ZYDIS_MNEMONIC_BTS: case ZYDIS_MNEMONIC_BTR: case ZYDIS_MNEMONIC_BTC:
+      fx.must = CF;
+      fx.undef = OF | SF | AF | PF;
+      break;
+    case ZYDIS_MNEMONIC_CLC: case ZYDIS_MNEMONIC_STC:
+      fx.must = CF;
+      break;
+    case ZYDIS_MNEMONIC_CMC:
+      fx.read = CF;
+      fx.must = CF;
+      break;
+    case ZYDIS_MNEMONIC_SAHF:
+      fx.must = SF | ZF | AF | PF | CF;
+      break;
+    case ZYDIS_MNEMONIC_LAHF:
+      fx.read = SF | ZF | AF | PF | CF;
+      break;
+    default:
+      // Conditional instructions read the flags they test; data movement leaves them.
+      if (reads_condition(in)) fx.read = kArith;
+      break;
+  }
+  return fx;
+}
+
+
+bool may_fault_native(const Insn& in) {
+  switch (in.mnemonic) {
+    case ZYDIS_MNEMONIC_LEA: case ZYDIS_MNEMONIC_NOP: case ZYDIS_MNEMONIC_PREFETCHNTA:
+    case ZYDIS_MNEMONIC_PREFETCHT0: case ZYDIS_MNEMONIC_PREFETCHT1: case ZYDIS_MNEMONIC_PREFETCHT2:
+      return false;
+    case ZYDIS_MNEMONIC_PUSH: case ZYDIS_MNEMONIC_POP: case ZYDIS_MNEMONIC_CALL: case ZYDIS_MNEMONIC_RET:
+      return true;
+    default:
+      break;
+  }
+  for (unsigned k = 0; k < in.nops; ++k) {
+    if (in.ops[k].kind == OpKind::Mem) return true;
+  }
+  return false;
+}
+
+// The host instruction for rows emitted one-to-one, or kIdNone.
+InstId generic_inst(const Insn& in) {
+  namespace Inst = x86::Inst;
+  switch (in.mnemonic) {
+    case ZYDIS_MNEMONIC_ADD: return Inst::kIdAdd;
+    case ZYDIS_MNEMONIC_ADC: return Inst::kIdAdc;
+    case ZYDIS_MNEMONIC_SUB: return Inst::kIdSub;
+    case ZYDIS_MNEMONIC_SBB: return Inst::kIdSbb;
+    case ZYDIS_MNEMONIC_CMP: return Inst::kIdCmp;
+    case ZYDIS_MNEMONIC_AND: return Inst::kIdAnd;
+    case ZYDIS_MNEMONIC_OR: return Inst::kIdOr;
+    case ZYDIS_MNEMONIC_XOR: return Inst::kIdXor;
+    case ZYDIS_MNEMONIC_TEST: return Inst::kIdTest;
+    case ZYDIS_MNEMONIC_INC: return Inst::kIdInc;
+    case ZYDIS_MNEMONIC_DEC: return Inst::kIdDec;
+    case ZYDIS_MNEMONIC_NEG: return Inst::kIdNeg;
+    case ZYDIS_MNEMONIC_NOT: return Inst::kIdNot;
+    case ZYDIS_MNEMONIC_MOV: return Inst::kIdMov;
+    case ZYDIS_MNEMONIC_MOVZX: return Inst::kIdMovzx;
+    case ZYDIS_MNEMONIC_MOVSX: return Inst::kIdMovsx;
+    case ZYDIS_MNEMONIC_XCHG: return Inst::kIdXchg;
+    case ZYDIS_MNEMONIC_XADD: return Inst::kIdXadd;
+    case ZYDIS_MNEMONIC_SHL: return Inst::kIdShl;
+    case ZYDIS_MNEMONIC_SHR: return Inst::kIdShr;
+    case ZYDIS_MNEMONIC_SAR: return Inst::kIdSar;
+    case ZYDIS_MNEMONIC_ROL: return Inst::kIdRol;
+    case ZYDIS_MNEMONIC_ROR: return Inst::kIdRor;
+    case ZYDIS_MNEMONIC_RCL: return Inst::kIdRcl;
+    case ZYDIS_MNEMONIC_RCR: return Inst::kIdRcr;
+    case ZYDIS_MNEMONIC_BT: return Inst::kIdBt;
+    case ZYDIS_MNEMONIC_BTS: return Inst::kIdBts;
+    case ZYDIS_MNEMONIC_BTR: return Inst::kIdBtr;
+    case ZYDIS_MNEMONIC_BTC: return Inst::kIdBtc;
+    case ZYDIS_MNEMONIC_CLC: return Inst::kIdClc;
+    case ZYDIS_MNEMONIC_STC: return Inst::kIdStc;
+    case ZYDIS_MNEMONIC_CMC: return Inst::kIdCmc;
+    // BSWAP of a 16-bit register and SHLD/SHRD of 16-bit operands by more than 16 are
+    // undefined: those forms stay with the interpreter.
+    case ZYDIS_MNEMONIC_BSWAP: return in.opsize == 4 ? Inst::kIdBswap : Inst::kIdNone;
+    case ZYDIS_MNEMONIC_SHLD: return in.opsize == 4 ? Inst::kIdShld : Inst::kIdNone;
+    case ZYDIS_MNEMONIC_SHRD: return in.opsize == 4 ? Inst::kIdShrd : Inst::kIdNone;
+    case ZYDIS_MNEMONIC_IMUL: return in.nops >= 2 ? Inst::kIdImul : Inst::kIdNone;
+    default: break;
+  }
+  if (reads_condition(in) && in.mnemonic != ZYDIS_MNEMONIC_LOOPE && in.mnemonic != ZYDIS_MNEMONIC_LOOPNE) {
+    const auto cc = static_cast<x86::CondCode>(cpu::ops::condition_code(in));
+    const char* name = cpu::kInsnTable[in.row].name;
+    if (name[0] == 'S') return Inst::setccFromCond(cc);
+    if (name[0] == 'C') return Inst::cmovccFromCond(cc);
+  }
+  return Inst::kIdNone;
+}
+
+bool Translator::emit_generic(const Insn& in, unsigned i, InstId id, bool dry) {
+  int mem = -1;
+  for (unsigned k = 0; k < in.nops; ++k) {
+    const cpu::Operand& op = in.ops[k];
+    if (op.kind == OpKind::Mem) mem = static_cast<int>(k);
+    else if (op.kind != OpKind::Imm && !is_reg(op)) return false;
+  }
+  const auto m = in.mnemonic;
+  const bool bt = m == ZYDIS_MNEMONIC_BT || m == ZYDIS_MNEMONIC_BTS || m == ZYDIS_MNEMONIC_BTR ||
+                  m == ZYDIS_MNEMONIC_BTC;
+  // BT* with a register bit offset addresses a bit string beyond the operand.
+  if (bt && mem == 0 && in.ops[1].kind != OpKind::Imm) return false;
+  // A shift or rotate of memory by a count that masks to 0 writes nothing, while a store
+  // through the softmmu's slow path always writes: such forms (and counts in CL) stay
+  // with the interpreter.
+  const bool shift = m == ZYDIS_MNEMONIC_SHL || m == ZYDIS_MNEMONIC_SHR || m == ZYDIS_MNEMONIC_SAR ||
+                     m == ZYDIS_MNEMONIC_ROL || m == ZYDIS_MNEMONIC_ROR || m == ZYDIS_MNEMONIC_RCL ||
+                     m == ZYDIS_MNEMONIC_RCR || m == ZYDIS_MNEMONIC_SHLD || m == ZYDIS_MNEMONIC_SHRD;
+  if (shift && mem == 0) {
+    const cpu::Operand& count = in.ops[in.nops - 1];
+    if (count.kind != OpKind::Imm || (count.disp & 31) == 0) return false;
+  }
+  Kind kind = kRead;
+  if (mem == 0) {
+    const bool setcc = id >= x86::Inst::kIdSeta && id <= x86::Inst::kIdSetz && reads_condition(in);
+    if (m == ZYDIS_MNEMONIC_MOV || setcc) kind = kWrite;
+    else if (m == ZYDIS_MNEMONIC_CMP || m == ZYDIS_MNEMONIC_TEST || m == ZYDIS_MNEMONIC_BT) kind = kRead;
+    else kind = kRmw;
+  } else if (mem > 0 && (m == ZYDIS_MNEMONIC_XCHG || m == ZYDIS_MNEMONIC_XADD)) {
+    kind = kRmw;
+  }
+  if (dry) return true;
+  Operand_ o[3];
+  for (unsigned k = 0; k < in.nops; ++k) o[k] = host_operand(in, static_cast<int>(k));
+  const unsigned n = in.nops;
+  const Emit op = [this, id, o, n] { a_.emitOpArray(id, o, n); };
+  if (mem >= 0) {
+    emit_ea(in.ops[mem]);
+    access(i, in.ops[mem].seg, in.ops[mem].size, kind, op, nullptr, nullptr);
+  } else {
+    op();
+  }
+  ++pending_;
+  return true;
+}
+
+bool Translator::native(const Insn& in, unsigned i, uint32_t live_after, bool dry) {
+  if (in.bad || !in.fn || in.census) return false;
+  if (in.addrsize != 4) return false;  // 16-bit addressing stays with the interpreter
+  if (flag_fx(in).undef & live_after) return false;
+  // AH..BH cannot be encoded next to an operand that needs a REX prefix (r10, r12).
+  bool high = false, rex = false;
+  for (unsigned k = 0; k < in.nops; ++k) {
+    const cpu::Operand& op = in.ops[k];
+    if (op.kind == OpKind::Reg && op.rclass == RegClass::Gpr8 && op.reg >= 4) high = true;
+    if (op.kind == OpKind::Mem) rex = true;
+    if (op.kind == OpKind::Reg && op.rclass != RegClass::Gpr8 && op.reg == cpu::ESP) rex = true;
+  }
+  if (high && rex) return false;
+
+  const uint32_t next = off_ + in.len;
+  const cpu::Operand& o0 = in.ops[0];
+  switch (in.mnemonic) {
+    case ZYDIS_MNEMONIC_NOP: case ZYDIS_MNEMONIC_PAUSE: case ZYDIS_MNEMONIC_PREFETCHNTA:
+    case ZYDIS_MNEMONIC_PREFETCHT0: case ZYDIS_MNEMONIC_PREFETCHT1: case ZYDIS_MNEMONIC_PREFETCHT2:
+      if (!dry) ++pending_;
+      return true;
+
+    // LEA r, m
+    case ZYDIS_MNEMONIC_LEA: {
+      const cpu::Operand& m = in.ops[1];
+      if (!is_reg(o0) || o0.size == 1 || m.kind != OpKind::Mem) return false;
+      if (dry) return true;
+      const x86::Gp dst = greg(o0.reg, o0.size);
+      const uint32_t shift = m.scale == 8 ? 3 : m.scale == 4 ? 2 : m.scale == 2 ? 1 : 0;
+      const int32_t disp = static_cast<int32_t>(m.disp);
+      if (m.base != cpu::kNoReg && m.index != cpu::kNoReg) {
+        a_.lea(dst, x86::ptr(kG64[m.base], kG64[m.index], shift, disp));
+      } else if (m.base != cpu::kNoReg) {
+        a_.lea(dst, x86::ptr(kG64[m.base], disp));
+      } else if (m.index != cpu::kNoReg) {
+        a_.mov(x86::r11d, m.disp);
+        a_.lea(dst, x86::ptr(x86::r11, kG64[m.index], shift));
+      } else {
+        a_.mov(dst, Imm(sext(m.disp, o0.size)));
+      }
+      ++pending_;
+      return true;
+    }
+
+    // CBW / CWDE / CWD / CDQ
+    case ZYDIS_MNEMONIC_CBW: if (!dry) { a_.cbw(x86::ax); ++pending_; } return true;
+    case ZYDIS_MNEMONIC_CWDE: if (!dry) { a_.cwde(x86::eax); ++pending_; } return true;
+    case ZYDIS_MNEMONIC_CWD: if (!dry) { a_.cwd(x86::dx, x86::ax); ++pending_; } return true;
+    case ZYDIS_MNEMONIC_CDQ: if (!dry) { a_.cdq(x86::edx, x86::eax); ++pending_; } return true;
+
+    // MUL r/m / IMUL r/m (one operand: EDX:EAX <- EAX * r/m)
+    case ZYDIS_MNEMONIC_MUL:
+    case ZYDIS_MNEMONIC_IMUL: {
+      if (in.mnemonic == ZYDIS_MNEMONIC_IMUL && in.nops >= 2) break;
+      if (o0.kind != OpKind::Mem && !is_reg(o0)) return false;
+      if (dry) return true;
+      const InstId id = in.mnemonic == ZYDIS_MNEMONIC_MUL ? x86::Inst::kIdMul : x86::Inst::kIdImul;
+      const unsigned size = o0.size;
+      const Operand_ src = host_operand(in, 0);
+      const Emit op = [this, id, size, src] {
+        if (size == 1) a_.emit(id, x86::ax, src);
+        else a_.emit(id, greg(cpu::EDX, size), greg(cpu::EAX, size), src);
+      };
+      if (o0.kind == OpKind::Mem) {
+        emit_ea(o0);
+        access(i, o0.seg, size, kRead, op, nullptr, nullptr);
+      } else {
+        op();
+      }
+      ++pending_;
+      return true;
+    }
+
+    // PUSH r32 / PUSH imm32
+    case ZYDIS_MNEMONIC_PUSH: {
+      if (in.opsize != 4 || !(o0.kind == OpKind::Imm || (is_reg(o0) && o0.size == 4))) return false;
+      if (dry) return true;
+      t_.ss32 = true;
+      const Operand_ src = o0.kind == OpKind::Imm ? Operand_(Imm(static_cast<int32_t>(o0.disp))) : Operand_(kG32[o0.reg]);
+      a_.lea(x86::r8d, x86::ptr(x86::r12, -4));
+      access(i, cpu::SS, 4, kWrite, [this, src] { a_.emit(x86::Inst::kIdMov, x86::dword_ptr(x86::r10), src); },
+             [this] { a_.lea(x86::r12d, x86::ptr(x86::r12, -4)); }, nullptr);
+      ++pending_;
+      return true;
+    }
+
+    // POP r32 (not ESP)
+    case ZYDIS_MNEMONIC_POP: {
+      if (in.opsize != 4 || !is_reg(o0) || o0.size != 4 || o0.reg == cpu::ESP) return false;
+      if (dry) return true;
+      t_.ss32 = true;
+      const x86::Gp dst = kG32[o0.reg];
+      a_.mov(x86::r8d, x86::r12d);
+      access(i, cpu::SS, 4, kRead, [this, dst] { a_.mov(dst, x86::dword_ptr(x86::r10)); },
+             [this] { a_.lea(x86::r12d, x86::ptr(x86::r12, 4)); }, nullptr);
+      ++pending_;
+      return true;
+    }
+
+    // CALL rel32 / CALL r32
+    case ZYDIS_MNEMONIC_CALL: {
+      if (in.opsize != 4 || !(o0.kind == OpKind::Imm || (is_reg(o0) && o0.size == 4))) return false;
+      if (dry) return true;
+      t_.ss32 = true;
+      const uint32_t retired = pending_ + 1;
+      const Emit push_ret = [this, next] {
+        a_.mov(x86::r11d, x86::dword_ptr(x86::r14, offsetof(Ctx, entry_eip)));
+        a_.lea(x86::r11d, x86::ptr(x86::r11, static_cast<int32_t>(next)));
+        a_.mov(x86::dword_ptr(x86::r10), x86::r11d);
+      };
+      a_.lea(x86::r8d, x86::ptr(x86::r12, -4));
+      if (o0.kind == OpKind::Imm) {
+        const uint32_t target = next + o0.disp;
+        access(i, cpu::SS, 4, kWrite, push_ret, [this] { a_.lea(x86::r12d, x86::ptr(x86::r12, -4)); },
+               [this, target, retired] { chain_exit(target, retired); });
+      } else {
+        const x86::Gp r = kG32[o0.reg];
+        access(i, cpu::SS, 4, kWrite, push_ret,
+               [this, r] {
+                 a_.mov(x86::dword_ptr(x86::r13, kOffEip), r);
+                 a_.lea(x86::r12d, x86::ptr(x86::r12, -4));
+               },
+               [this, retired] { lookup_exit(retired); });
+      }
+      ended_ = true;
+      return true;
+    }
+
+    // RET / RET imm16
+    case ZYDIS_MNEMONIC_RET: {
+      if (in.opsize != 4) return false;
+      if (dry) return true;
+      t_.ss32 = true;
+      const int32_t pop = 4 + static_cast<int32_t>(in.nops ? (o0.disp & 0xFFFF) : 0);
+      const uint32_t retired = pending_ + 1;
+      a_.mov(x86::r8d, x86::r12d);
+      access(i, cpu::SS, 4, kRead,
+             [this] {
+               a_.mov(x86::r11d, x86::dword_ptr(x86::r10));
+               a_.mov(x86::dword_ptr(x86::r13, kOffEip), x86::r11d);
+             },
+             [this, pop] { a_.lea(x86::r12d, x86::ptr(x86::r12, pop)); },
+             [this, retired] { lookup_exit(retired); });
+      ended_ = true;
+      return true;
+    }
+
+    // JMP rel / JMP r32 / JMP m32
+    case ZYDIS_MNEMONIC_JMP: {
+      if (in.opsize != 4) return false;
+      if (!(o0.kind == OpKind::Imm || o0.kind == OpKind::Mem || (is_reg(o0) && o0.size == 4))) return false;
+      if (dry) return true;
+      const uint32_t retired = pending_ + 1;
+      if (o0.kind == OpKind::Imm) {
+        chain_exit(next + o0.disp, retired);
+      } else if (o0.kind == OpKind::Reg) {
+        a_.mov(x86::dword_ptr(x86::r13, kOffEip), kG32[o0.reg]);
+        lookup_exit(retired);
+      } else {
+        emit_ea(o0);
+        access(i, o0.seg, 4, kRead,
+               [this] {
+                 a_.mov(x86::r11d, x86::dword_ptr(x86::r10));
+                 a_.mov(x86::dword_ptr(x86::r13, kOffEip), x86::r11d);
+               },
+               nullptr, [this, retired] { lookup_exit(retired); });
+      }
+      ended_ = true;
+      return true;
+    }
+
+    // LOOP rel8 / JECXZ rel8
+    case ZYDIS_MNEMONIC_LOOP:
+    case ZYDIS_MNEMONIC_JECXZ: {
+      if (in.opsize != 4) return false;
+      if (dry) return true;
+      const uint32_t retired = pending_ + 1, target = next + o0.disp;
+      // JECXZ reaches only 127 bytes: it jumps over a near jump to the nonzero side.
+      Label zero = a_.newLabel(), nonzero = a_.newLabel();
+      if (in.mnemonic == ZYDIS_MNEMONIC_LOOP) a_.lea(x86::ecx, x86::ptr(x86::rcx, -1));
+      a_.jecxz(x86::ecx, zero);
+      a_.jmp(nonzero);
+      a_.bind(zero);
+      const bool loop = in.mnemonic == ZYDIS_MNEMONIC_LOOP;
+      chain_exit(loop ? next : target, retired);
+      a_.bind(nonzero);
+      chain_exit(loop ? target : next, retired);
+      ended_ = true;
+      return true;
+    }
+
+    default:
+      break;
+  }
+  // Jcc rel
+  if (reads_condition(in) && in.mnemonic >= ZYDIS_MNEMONIC_JB && in.mnemonic <= ZYDIS_MNEMONIC_JZ &&
+      o0.kind == OpKind::Imm) {
+    if (in.opsize != 4) return false;
+    if (dry) return true;
+    const uint32_t retired = pending_ + 1, target = next + o0.disp;
+    Label taken = a_.newLabel();
+    a_.j(static_cast<x86::CondCode>(cpu::ops::condition_code(in)), taken);
+    chain_exit(next, retired);
+    a_.bind(taken);
+    chain_exit(target, retired);
+    ended_ = true;
+    return true;
+  }
+  const InstId id = generic_inst(in);
+  if (id == x86::Inst::kIdNone) return false;
+  return emit_generic(in, i, id, dry);
+}
+
+void Translator::callout(unsigned i, bool last) {
+  spill_flags();
+  spill_gprs();
+  add_icount(pending_);
+  pending_ = 0;
+  set_eip(off_);
+  a_.mov(x86::rdi, x86::r14);
+  a_.mov(x86::esi, i);
+  a_.call(reinterpret_cast<uint64_t>(&popek_jit_callout));
+  if (last) {
+    a_.jmp(exit_);
+    ended_ = true;
+    return;
+  }
+  a_.test(x86::eax, x86::eax);
+  a_.jz(exit_);
+  load_gprs();
+  load_flags();
+}
+
+void Translator::translate(Stats& stats) {
+  const size_t n = b_.insns.size();
+  // Backward pass: which flags are live after each instruction, and which instructions are
+  // emitted natively. A callout reads every flag (it writes them back to CpuState), and
+  // so does an instruction that may fault (the exception sees the flags exactly).
+  std::vector<uint8_t> is_native(n);
+  uint32_t live = kArith;
+  for (size_t k = n; k-- > 0;) {
+    const Insn& in = b_.insns[k];
+    is_native[k] = native(in, static_cast<unsigned>(k), live, true);
+    if (!is_native[k] || may_fault_native(in)) {
+      live = kArith;
+    } else {
+      const FlagFx fx = flag_fx(in);
+      live = fx.read | (live & ~fx.must);
+    }
+  }
+
+  // Every translated block assumes the usual flat DS, ES and SS and a 32-bit stack, whether
+  // it uses them or not, so that blocks can chain to one another; FS and GS are assumed
+  // only by the blocks that use them.
+  t_.has_mem = true;
+  t_.ss32 = true;
+  t_.seg_mask = (1u << cpu::DS) | (1u << cpu::ES) | (1u << cpu::SS);
+
+  a_.push(x86::rbx);
+  a_.push(x86::rbp);
+  a_.push(x86::r12);
+  a_.push(x86::r13);
+  a_.push(x86::r14);
+  a_.push(x86::r15);
+  a_.sub(x86::rsp, 8);  // 16-byte alignment at calls
+  a_.mov(x86::r14, x86::rdi);
+  a_.mov(x86::r13, x86::qword_ptr(x86::r14, offsetof(Ctx, state)));
+  load_gprs();
+  load_flags();
+  a_.bind(body_);
+  exit_ = a_.newLabel();
+
+  off_ = 0;
+  for (size_t k = 0; k < n; ++k) {
+    const Insn& in = b_.insns[k];
+    if (is_native[k]) {
+      // The liveness used to decide is recomputed identically here.
+      native(in, static_cast<unsigned>(k), 0, false);
+      ++stats.insns_native;
+    } else {
+      callout(static_cast<unsigned>(k), k + 1 == n);
+      ++stats.insns_callout;
+    }
+    off_ += in.len;
+  }
+  if (!ended_) chain_exit(off_, pending_);
+  for (auto& d : deferred_) d();
+  a_.bind(exit_);
+  a_.add(x86::rsp, 8);
+  a_.pop(x86::r15);
+  a_.pop(x86::r14);
+  a_.pop(x86::r13);
+  a_.pop(x86::r12);
+  a_.pop(x86::rbp);
+  a_.pop(x86::rbx);
+  a_.ret();
+}
+
+// 16-bit code (real mode, v86, 16-bit protected mode) is not emitted natively yet: its
+// blocks become a call of Cpu::step per instruction, which saves the interpreter's
+// dispatch and shares every semantic function with it.
+void Translator::translate_threaded(Stats& stats) {
+  t_.threaded = true;
+  a_.push(x86::rbx);
+  a_.push(x86::r14);
+  a_.sub(x86::rsp, 8);
+  a_.mov(x86::r14, x86::rdi);
+  exit_ = a_.newLabel();
+  for (size_t k = 0; k < b_.insns.size(); ++k) {
+    a_.mov(x86::rdi, x86::r14);
+    a_.mov(x86::esi, static_cast<uint32_t>(k));
+    a_.call(reinterpret_cast<uint64_t>(&popek_jit_step));
+    a_.test(x86::eax, x86::eax);
+    a_.jz(exit_);
+    ++stats.insns_callout;
+  }
+  a_.bind(exit_);
+  a_.bind(body_);
+  a_.add(x86::rsp, 8);
+  a_.pop(x86::r14);
+  a_.pop(x86::rbx);
+  a_.ret();
+}
+
+}  // namespace
+
+// ------------------------------------------------------------------ Native
+
+struct Native::Impl {
+  Impl(cpu::Cpu& c, unsigned hot) : cpu(c), hot_threshold(hot) {}
+  cpu::Cpu& cpu;
+  unsigned hot_threshold;
+  JitRuntime rt;
+  Ctx ctx{};
+  size_t live_code = 0;  // bytes of host code of blocks not yet released
+};
+
+namespace {
+constexpr size_t kMaxCode = 64u << 20;  // code-cache bound: flushed and refilled beyond
+}
+
+Native::Native(cpu::Cpu& cpu, unsigned hot_threshold)
+    : impl_(std::make_unique<Impl>(cpu, hot_threshold)) {
+  Ctx& x = impl_->ctx;
+  x.cpu = &cpu;
+  x.state = &cpu.s;
+  x.tlb = cpu.mmu().tlb_slot();
+  x.stats = &stats;
+  x.intr = cpu.intr_line();
+  x.mmu_generation = &cpu.mmu().generation;
+}
+
 Native::~Native() = default;
-bool Native::run(cpu::Cpu& cpu, cpu::Block& block) { return false; }
-void Native::release(cpu::Block& block) {}
-std::string Native::disassemble(const cpu::Block& block) const { return ""; }
+
+void Native::maintain(cpu::Cpu& cpu) {
+  if (impl_->live_code > kMaxCode) {
+    ++stats.cache_flushes;
+    cpu.flush_code_cache();
+  }
+}
+
+bool Native::run(cpu::Cpu& cpu, cpu::Block& block) {
+  Impl& m = *impl_;
+  if (!block.host_code) {
+    if (++block.runs < m.hot_threshold) return false;
+    auto t = std::make_unique<Translation>();
+    {
+      CodeHolder code;
+      code.init(m.rt.environment());
+      ErrorRecorder errors;
+      code.setErrorHandler(&errors);
+      x86::Assembler a(&code);
+      t->user = cpu.s.cpl == 3;
+      Translator tr(a, block, *t, t->user);
+      if (block.mode == cpu::CodeMode::Prot32) {
+        tr.translate(stats);
+      } else {
+        tr.translate_threaded(stats);
+        ++stats.threaded;
+      }
+      void (*fn)(Ctx*) = nullptr;
+      if (!errors.failed && m.rt.add(&fn, &code) == kErrorOk) {
+        t->fn = fn;
+        t->body = reinterpret_cast<const uint8_t*>(fn) + code.labelOffsetFromBase(tr.body());
+        t->code_size = code.codeSize();
+        m.live_code += t->code_size;
+        stats.host_code_bytes += t->code_size;
+        ++stats.blocks_translated;
+      } else {
+        cpu.log().once("jit-emit", "JIT: a block could not be assembled (%s); the interpreter runs it",
+                       errors.failed ? errors.text : "no room for code");
+        ++stats.blocks_declined;
+        ++stats.decline_emit;
+      }
+    }
+    block.host_code = t.release();
+  }
+  const auto* t = static_cast<const Translation*>(block.host_code);
+  if (!t->fn) return false;
+  if (!t->threaded && !guard_ok(cpu, *t)) {
+    ++stats.guard_misses;
+    return false;
+  }
+  Ctx& x = m.ctx;
+  x.block = &block;
+  x.tr = t;
+  x.entry_eip = cpu.s.eip;
+  x.until = cpu.run_until;
+  x.generation = cpu.mmu().generation;
+  ++stats.block_runs;
+  t->fn(&x);
+  return true;
+}
+
+void Native::release(cpu::Block& block) {
+  auto* t = static_cast<Translation*>(block.host_code);
+  if (!t) return;
+  if (t->fn) {
+    impl_->rt.release(t->fn);
+    impl_->live_code -= t->code_size;
+  }
+  delete t;
+  block.host_code = nullptr;
+}
+
+std::string Native::disassemble(const cpu::Block& block) const {
+  const auto* t = static_cast<const Translation*>(block.host_code);
+  if (!t || !t->fn) return "";
+  ZydisDecoder dec;
+  ZydisDecoderInit(&dec, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64);
+  ZydisFormatter fmt;
+  ZydisFormatterInit(&fmt, ZYDIS_FORMATTER_STYLE_INTEL);
+  const auto* p = reinterpret_cast<const uint8_t*>(t->fn);
+  std::string out;
+  size_t off = 0;
+  ZydisDecodedInstruction zi;
+  ZydisDecodedOperand zo[ZYDIS_MAX_OPERAND_COUNT];
+  while (off < t->code_size && ZYAN_SUCCESS(ZydisDecoderDecodeFull(&dec, p + off, t->code_size - off, &zi, zo))) {
+    char text[128];
+    ZydisFormatterFormatInstruction(&fmt, &zi, zo, zi.operand_count_visible, text, sizeof text,
+                                    reinterpret_cast<uint64_t>(p + off), nullptr);
+    char line[160];
+    snprintf(line, sizeof line, "  +%04zx  %s\n", off, text);
+    out += line;
+    off += zi.length;
+  }
+  return out;
+}
+
+std::string Native::stats_report() const {
+  char buf[1536];
+  const Stats& s = stats;
+  snprintf(buf, sizeof buf,
+           "popek: jit: %" PRIu64 " blocks translated (%" PRIu64 " of 16-bit code call-threaded), %" PRIu64
+           " declined by the assembler, %" PRIu64 " runs from the run loop, %" PRIu64 " guard misses\n"
+           "popek: jit: %" PRIu64 " guest instructions emitted as host code, %" PRIu64
+           " as callouts; %" PRIu64 " slow-path memory accesses; %" PRIu64 " KiB of host code, %" PRIu64
+           " cache flushes\n"
+           "popek: jit: %" PRIu64 " direct branches linked, %" PRIu64 " indirect or cross-page branches continued in host code\n",
+           s.blocks_translated, s.threaded, s.decline_emit, s.block_runs, s.guard_misses,
+           s.insns_native, s.insns_callout, s.slow_accesses, s.host_code_bytes / 1024, s.cache_flushes,
+           s.chain_links, s.lookup_hits);
+  return buf;
+}
 
 }  // namespace popek::jit

@@ -18,16 +18,16 @@ namespace popek::jit {
 // Counters for --stats.
 struct Stats {
   uint64_t blocks_translated = 0;
-  uint64_t blocks_declined = 0;      // not translated (see the decline_* counters)
-  uint64_t decline_mode = 0;         //   16-bit code: the interpreter runs it
-  uint64_t decline_emit = 0;         //   the assembler failed (logged once)
+  uint64_t threaded = 0;             // of which 16-bit code, translated call-threaded
+  uint64_t blocks_declined = 0;      // not translated: the assembler failed (logged once)
+  uint64_t decline_emit = 0;
   uint64_t guard_misses = 0;         // translated block run by the interpreter: segments
                                      // or privilege differ from the translation's assumptions
   uint64_t insns_native = 0;         // guest instructions emitted as host code (static)
   uint64_t insns_callout = 0;        // guest instructions emitted as callouts (static)
   uint64_t block_runs = 0;           // translated block executions
-  uint64_t chain_hits = 0;           // direct branches that went to the next block in host code
-  uint64_t lookup_hits = 0;          // indirect branches answered by the lookup cache
+  uint64_t chain_links = 0;          // direct branches linked to their target's host code
+  uint64_t lookup_hits = 0;          // indirect or cross-page branches continued in host code
   uint64_t slow_accesses = 0;        // memory accesses that missed the inline TLB path
   uint64_t cache_flushes = 0;        // the code cache filled up and was emptied
   uint64_t host_code_bytes = 0;      // host code emitted in all
@@ -40,6 +40,8 @@ class Native final : public cpu::BlockRunner {
   ~Native() override;
   bool run(cpu::Cpu& cpu, cpu::Block& block) override;
   void release(cpu::Block& block) override;
+  void maintain(cpu::Cpu& cpu) override;
+  std::string stats_report() const override;
 
   // The host code of a translated block, disassembled (for failure reports), or "".
   std::string disassemble(const cpu::Block& block) const;

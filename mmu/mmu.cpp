@@ -76,6 +76,7 @@ bool Mmu::set_control(uint32_t cr0, uint32_t cr3, uint32_t cr4, uint64_t efer) {
 
 void Mmu::switch_context() {
   ++clock_;
+  ++generation;
   for (auto& c : contexts_) {
     if (c->paging == paging_ && (!paging_ || (c->cr3 == ctl_.cr3 &&
                                               (!pae_ || std::memcmp(c->pdpte, pdpte_, sizeof pdpte_) == 0)))) {
@@ -121,6 +122,7 @@ void Mmu::flush_all(FlushCause cause) {
 }
 
 void Mmu::invlpg(uint32_t linear) {
+  ++generation;
   for (unsigned k = 0; k < 6; ++k) {
     const Access acc = static_cast<Access>(k / 2);
     const bool user = k & 1;
@@ -409,6 +411,7 @@ void Mmu::drop_write_entries(uint32_t phys_page) {
 }
 
 void Mmu::invalidate_page_table(uint32_t phys_page) {
+  ++generation;
   auto it = pt_deps_.find(phys_page);
   if (it != pt_deps_.end()) {
     for (const auto& [id, key] : it->second) {

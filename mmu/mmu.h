@@ -22,6 +22,7 @@
 #pragma once
 
 #include <array>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -72,6 +73,11 @@ struct TlbEntry {
   uint32_t phys_page = 0;     // physical page number
   uint8_t* host = nullptr;    // host address of the page's first byte
 };
+
+// Generated code hard-codes this layout (jit/native.cpp).
+static_assert(sizeof(TlbEntry) == 16);
+static_assert(offsetof(TlbEntry, tag) == 0);
+static_assert(offsetof(TlbEntry, host) == 8);
 
 // Control-register state that gives translations their meaning.
 struct Control {
@@ -145,6 +151,15 @@ class Mmu {
 
   bus::Bus& bus() { return bus_; }
   Stats stats;
+  // Changes whenever translations may have been dropped or replaced (address-space
+  // switch, flush, INVLPG, page-table write): code that ran on cached translations
+  // compares it to know they still hold.
+  uint64_t generation = 0;
+
+  // Where the current address space's TLB arrays are found: generated code loads the
+  // pointer through this slot at each lookup, so a CR3 switch needs no code change. The
+  // arrays are indexed [access kind * 2 + user][page & (kTlbSize - 1)].
+  TlbEntry (*const* tlb_slot() const)[kTlbSize] { return &tlb_; }
 
  private:
   struct Context;

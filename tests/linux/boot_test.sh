@@ -3,10 +3,10 @@
 # emulator, run the workload in its init (popek.test=1) and check every result line and
 # that the sector the guest wrote reached the disk image on the host.
 #
-#   tests/linux/boot_test.sh [--qemu] [EMULATOR]
+#   tests/linux/boot_test.sh [--qemu] [EMULATOR [OPTION...]]
 #
-# EMULATOR is popek's binary (default build/popek); --qemu runs qemu-system-i386 -M isapc
-# instead (the witness). POPEK_LINUX_TIMEOUT (seconds, default 1800) bounds the run.
+# EMULATOR is popek's binary (default build/popek), OPTIONs are passed to it (e.g.
+# --engine=interp); --qemu runs qemu-system-i386 -M isapc instead (the witness). POPEK_LINUX_TIMEOUT (seconds, default 1800) bounds the run.
 # Exits 77 (skipped) when the kernel cannot be fetched.
 set -uo pipefail
 
@@ -16,7 +16,8 @@ timeout_s="${POPEK_LINUX_TIMEOUT:-1800}"
 mode=popek
 emu="$here/build/popek"
 if [ "${1:-}" = "--qemu" ]; then mode=qemu; shift; emu="$(command -v qemu-system-i386 || true)"; fi
-[ -n "${1:-}" ] && emu="$1"
+[ -n "${1:-}" ] && { emu="$1"; shift; }
+extra=("$@")
 
 skip() { echo "SKIP: $*"; exit 77; }
 [ -n "$emu" ] && [ -x "$emu" ] || { [ "$mode" = qemu ] && skip "qemu-system-i386 not installed"; echo "FAIL: no emulator binary $emu"; exit 1; }
@@ -39,7 +40,7 @@ if [ "$mode" = qemu ]; then
   cmd=("$emu" -M isapc -cpu pentium2,-apic -nographic -monitor none -serial stdio
        -drive "file=$tmp/disk.img,format=raw,if=ide,index=0" "${common[@]}")
 else
-  cmd=("$emu" -serial stdio -hda "$tmp/disk.img" "${common[@]}")
+  cmd=("$emu" "${extra[@]}" -serial stdio -hda "$tmp/disk.img" "${common[@]}")
 fi
 echo "running: ${cmd[*]}"
 start=$(date +%s)
