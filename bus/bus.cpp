@@ -124,10 +124,15 @@ void Bus::register_io(Device* dev, uint16_t first, uint16_t count) {
   for (uint32_t p = first; p < static_cast<uint32_t>(first) + count && p < 65536; ++p) io_map_[p] = dev;
 }
 
-uint32_t Bus::io_read(uint16_t port, unsigned size) { return io_map_[port]->io_read(port, size); }
+uint32_t Bus::io_read(uint16_t port, unsigned size) {
+  const uint32_t v = io_map_[port]->io_read(port, size);
+  if (io_observer) io_observer(false, port, size, v);
+  return v;
+}
 
 void Bus::io_write(uint16_t port, unsigned size, uint32_t value) {
   io_map_[port]->io_write(port, size, value);
+  if (io_observer) io_observer(true, port, size, value);
 }
 
 void Bus::reset_devices() {

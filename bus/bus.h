@@ -59,6 +59,9 @@ class Bus {
   void register_io(Device* dev, uint16_t first, uint16_t count);
   uint32_t io_read(uint16_t port, unsigned size);
   void io_write(uint16_t port, unsigned size, uint32_t value);
+  // Sees every port access after the device answered (--lockstep compares the two
+  // machines' I/O); `value` is what was read or written.
+  std::function<void(bool write, uint16_t port, unsigned size, uint32_t value)> io_observer;
 
   // --- devices
   void add_device(Device* dev) { devices_.push_back(dev); }

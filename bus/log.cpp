@@ -12,7 +12,7 @@ void Log::trace(uint32_t channel, const char* fmt, ...) {
 }
 
 void Log::once(const std::string& key, const char* fmt, ...) {
-  if (!seen_.insert(key).second) return;
+  if (quiet || !seen_.insert(key).second) return;
   char buf[512];
   va_list ap;
   va_start(ap, fmt);

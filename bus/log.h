@@ -26,6 +26,9 @@ class Log {
   uint32_t mask = 0;
   // Where -d output goes (stderr unless -D FILE).
   FILE* out = stderr;
+  // once() prints nothing (the shadow machine of --lockstep, which would repeat the
+  // primary's lines).
+  bool quiet = false;
 
   bool on(uint32_t channel) const { return (mask & channel) != 0; }
   // Trace line on a -d channel.

@@ -15,11 +15,44 @@ namespace popek::devices {
 // --- input channel
 
 bool CharBackend::take_input(uint8_t& byte) {
+  if (replay) return replay->replay_take(byte);
   if (input_.empty()) pump();
-  if (input_.empty()) return false;
-  byte = input_.front();
-  input_.pop_front();
+  const bool got = !input_.empty();
+  if (got) {
+    byte = input_.front();
+    input_.pop_front();
+  }
+  if (record) record->record_take(got, got ? byte : 0);
+  return got;
+}
+
+bool CharBackend::input_open() const {
+  if (replay) return replay->replay_open();
+  const bool open = !input_.empty() || source_open();
+  if (record) record->record_open(open);
+  return open;
+}
+
+bool InputLog::replay_take(uint8_t& byte) {
+  if (answers_.empty() || answers_.front() == kOpen || answers_.front() == kClosed) {
+    ++mismatches_;
+    return false;
+  }
+  const uint16_t a = answers_.front();
+  answers_.pop_front();
+  if (a == kNone) return false;
+  byte = static_cast<uint8_t>(a);
   return true;
+}
+
+bool InputLog::replay_open() {
+  if (answers_.empty() || (answers_.front() != kOpen && answers_.front() != kClosed)) {
+    ++mismatches_;
+    return false;
+  }
+  const bool open = answers_.front() == kOpen;
+  answers_.pop_front();
+  return open;
 }
 
 void CharBackend::push_input(uint8_t byte) {

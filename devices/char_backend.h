@@ -38,6 +38,27 @@
 
 namespace popek::devices {
 
+// The answers an input channel gave, in order. --lockstep runs two machines on one guest:
+// the primary's console records what its input channels answer, the shadow's gives the
+// same answers back instead of asking the host, so both guests see the same input at the
+// same points. A replay that runs dry, or finds the other kind of answer, counts a
+// mismatch (the two machines' devices asked differently) and answers "none"/closed.
+class InputLog {
+ public:
+  void record_take(bool got, uint8_t byte) { answers_.push_back(got ? byte : kNone); }
+  void record_open(bool open) { answers_.push_back(open ? kOpen : kClosed); }
+  bool replay_take(uint8_t& byte);
+  bool replay_open();
+  // Answers recorded and not replayed yet.
+  size_t pending() const { return answers_.size(); }
+  uint64_t mismatches() const { return mismatches_; }
+
+ private:
+  static constexpr uint16_t kNone = 0x100, kOpen = 0x101, kClosed = 0x102;
+  std::deque<uint16_t> answers_;  // a byte (take_input), kNone, kOpen or kClosed
+  uint64_t mismatches_ = 0;
+};
+
 class CharBackend {
  public:
   virtual ~CharBackend() = default;
@@ -50,7 +71,12 @@ class CharBackend {
   bool take_input(uint8_t& byte);
   // True while input may still come: bytes are queued or the host source is still open.
   // A device stops looking for input when this is false (until input_pushed fires).
-  bool input_open() const { return !input_.empty() || source_open(); }
+  bool input_open() const;
+  // --lockstep (see InputLog): every answer of the input channel is appended to `record`;
+  // or, with `replay` set, the answers come from there and the backend's own queue and
+  // source are not looked at.
+  InputLog* record = nullptr;
+  InputLog* replay = nullptr;
   // Move whatever the host has ready into the queue without blocking (terminal escapes
   // are handled here). take_input() does it too; the frontend may call it regularly so
   // that Ctrl-A x works while the guest is not reading.

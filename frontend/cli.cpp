@@ -20,7 +20,7 @@ namespace po = boost::program_options;
 namespace {
 
 struct OptionSpec {
-  const char* qemu;  // spelling after a single dash
+  const char* qemu;  // spelling after a single dash, or nullptr: --name only
   const char* name;  // Boost's long name
   bool takes_value;
   const char* help;
@@ -51,6 +51,7 @@ constexpr OptionSpec kOptions[] = {
     {"engine", "engine", true, "execution engine: interp or jit (default interp)"},
     {"pg-report", "pg-report", false, "print the sensitive-instruction census at exit"},
     {"stats", "stats", false, "print execution statistics at exit"},
+    {nullptr, "lockstep", false, "run the interpreter beside the JIT, stop at the first difference"},
     {"h", "help", false, "print this help and exit"},
     {"help", "help", false, nullptr},
     {"version", "version", false, "print the version and exit"},
@@ -58,7 +59,7 @@ constexpr OptionSpec kOptions[] = {
 
 const OptionSpec* find_option(const std::string& name, bool double_dash) {
   for (const OptionSpec& o : kOptions) {
-    if (name == o.qemu) return &o;
+    if (o.qemu && name == o.qemu) return &o;
     if (double_dash && name == o.name) return &o;
   }
   return nullptr;
@@ -86,7 +87,7 @@ std::string usage() {
        "Options (a single or a double dash both work):\n";
   for (const OptionSpec& s : kOptions) {
     if (!s.help) continue;
-    std::string left = std::string("-") + s.qemu + ", --" + s.name;
+    std::string left = s.qemu ? std::string("-") + s.qemu + ", --" + s.name : std::string("--") + s.name;
     if (s.takes_value) left += " VALUE";
     char line[256];
     snprintf(line, sizeof line, "  %-24s %s\n", left.c_str(), s.help);
@@ -473,6 +474,12 @@ CliResult parse_cli(const std::vector<std::string>& raw) {
   c.no_reboot = vm.count("no-reboot") > 0;
   c.pg_report = vm.count("pg-report") > 0;
   c.stats = vm.count("stats") > 0;
+  c.lockstep = vm.count("lockstep") > 0;
+  if (c.lockstep) {
+    if (vm.count("engine") && c.engine != Engine::Jit)
+      return fail("popek: --lockstep compares the JIT with the interpreter: use it with --engine=jit");
+    c.engine = Engine::Jit;
+  }
   if (vm.count("kernel")) c.kernel_path = str("kernel");
   if (vm.count("bios")) c.bios_path = str("bios");
   if (vm.count("initrd")) c.initrd_path = str("initrd");

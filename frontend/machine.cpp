@@ -45,10 +45,16 @@ int64_t rtc_start_time(const MachineConfig& cfg) {
   return now + local.tm_gmtoff;
 }
 
-Machine::Machine(const MachineConfig& cfg)
+Machine::Machine(const MachineConfig& cfg, InputMirror mirror)
     : cfg_(cfg), bus_(cfg.ram_size), mmu_(bus_), cpu_(bus_, mmu_) {
   bus_.clock().attach(&cpu_.s.icount, cfg_.icount_shift);
   bus_.log().mask = cfg_.trace_mask;
+  bus_.log().quiet = mirror.logs && mirror.replay;
+  // Before the port's UART is built: its reset already asks whether input may come.
+  auto link_input = [&mirror](devices::CharBackend& b, size_t com) {
+    if (!mirror.logs) return;
+    (mirror.replay ? b.replay : b.record) = &(*mirror.logs)[com];
+  };
   pic_ = std::make_unique<devices::Pic8259>(bus_);
   pic_->on_intr = [this](bool level) { cpu_.set_intr(level); };
   cpu_.ack_interrupt = [this] { return pic_->acknowledge(); };
@@ -59,6 +65,7 @@ Machine::Machine(const MachineConfig& cfg)
   kbc_ = std::make_unique<devices::I8042>(bus_);
   fpu_port_ = std::make_unique<CoprocessorPort>(bus_, cpu_);
   serial_out_ = devices::open_backend(cfg_.serial);
+  link_input(*serial_out_, 0);
   // Two devices on one file share its backend (and so its write position).
   devices::CharBackend* debugcon_out = nullptr;
   if (cfg_.debugcon == cfg_.serial && cfg_.serial.rfind("file:", 0) == 0) {
@@ -73,6 +80,7 @@ Machine::Machine(const MachineConfig& cfg)
   uart_ = std::make_unique<devices::Uart16550>(bus_, *serial_out_);
   for (size_t i = 0; i < cfg_.serial_extra.size(); ++i) {
     serial_extra_out_.push_back(devices::open_backend(cfg_.serial_extra[i]));
+    link_input(*serial_extra_out_.back(), i + 1);
     uart_extra_.push_back(std::make_unique<devices::Uart16550>(
         bus_, *serial_extra_out_.back(), devices::Uart16550::kComBase[i + 1],
         devices::Uart16550::kComIrq[i + 1]));
@@ -101,7 +109,7 @@ Machine::Machine(const MachineConfig& cfg)
     cpu_.flush_code_cache();
   };
   if (cfg_.engine == Engine::Jit) {
-    jit_ = std::make_unique<jit::CallThreaded>();
+    jit_ = std::make_unique<jit::Native>(cpu_);
     cpu_.runner = jit_.get();
   }
   if (!cfg_.bios_path.empty()) load_bios(bus_, cfg_.bios_path);
@@ -142,74 +150,98 @@ void Machine::pace_to(uint64_t ns) {
   if (target > now) std::this_thread::sleep_for(std::min<std::chrono::nanoseconds>(target - now, std::chrono::milliseconds(100)));
 }
 
+Machine::RunStep Machine::finished(int status, std::string message, bool host) {
+  flush_output();
+  RunStep r;
+  r.done = true;
+  r.status = status;
+  r.host = host;
+  r.message = std::move(message);
+  return r;
+}
+
 int Machine::run() {
-  bus::Clock& clock = bus_.clock();
-  host_start_ = std::chrono::steady_clock::now();
-  uint64_t next_flush = cpu_.s.icount + kSlice;
+  running_ = false;
+  in_turn_ = false;
   for (;;) {
+    const RunStep r = run_step(kSlice);
+    if (!r.done) continue;
+    if (!r.message.empty()) fprintf(stderr, "%s\n", r.message.c_str());
+    return r.status;
+  }
+}
+
+Machine::RunStep Machine::run_step(uint64_t max_instructions) {
+  bus::Clock& clock = bus_.clock();
+  if (!running_) {
+    running_ = true;
+    host_start_ = std::chrono::steady_clock::now();
+    next_flush_ = cpu_.s.icount + kSlice;
+  }
+  if (!in_turn_) {
     clock.run_due();
-    uint64_t until = cpu_.s.icount + kSlice;
+    turn_until_ = cpu_.s.icount + kSlice;
     const uint64_t deadline = clock.next_deadline_ns();
     if (deadline != UINT64_MAX) {
       const uint64_t at = clock.icount_at(deadline);
-      until = std::min(until, std::max(at, cpu_.s.icount + 1));
+      turn_until_ = std::min(turn_until_, std::max(at, cpu_.s.icount + 1));
     }
-    const cpu::Cpu::RunExit why = cpu_.run(until);
-    if (why == cpu::Cpu::RunExit::Budget) {
-      if (cpu_.s.icount >= next_flush) {
-        next_flush = cpu_.s.icount + kSlice;
-        serial_out_->pump();  // Ctrl-A x works even when the guest is not reading
-        flush_output();
-        if (stop_signal && *stop_signal) return 128 + *stop_signal;
-      }
-      continue;
-    }
-    if (why == cpu::Cpu::RunExit::Halted) {
-      if (stop_signal && *stop_signal) {
-        flush_output();
-        return 128 + *stop_signal;
-      }
-      if (!(cpu_.s.eflags & cpu::flag::IF)) {
-        flush_output();
-        fprintf(stderr, "popek: guest halted with interrupts disabled at %04x:%08x\n",
-                cpu_.s.seg[cpu::CS].selector, cpu_.s.eip);
-        return 0;
-      }
-      if (!clock.pending()) {
-        flush_output();
-        fprintf(stderr, "popek: guest halted (HLT with no interrupt source) at %04x:%08x\n",
-                cpu_.s.seg[cpu::CS].selector, cpu_.s.eip);
-        return 0;
-      }
-      // Idle: virtual time jumps to the next timer event, so an idle guest costs nothing.
-      if (cfg_.icount_sleep) {
-        flush_output();
-        pace_to(clock.next_deadline_ns());
-      }
-      clock.skip_to_next_deadline();
-      continue;
-    }
-    flush_output();
-    switch (bus_.stop_reason()) {
-      case bus::StopReason::Exit:
-        return bus_.exit_status();
-      case bus::StopReason::Reset:
-        if (cfg_.no_reboot) {
-          fprintf(stderr, "popek: guest reset (%s); exiting because of -no-reboot\n",
-                  bus_.stop_message().c_str());
-          return 0;
-        }
-        boot();
-        continue;
-      case bus::StopReason::Fatal:
-        fprintf(stderr, "popek: %s\n", bus_.stop_message().c_str());
-        return 1;
-      case bus::StopReason::None:
-        break;
-    }
-    fprintf(stderr, "popek: the CPU stopped without a reason (internal error)\n");
-    return 1;
+    in_turn_ = true;
   }
+  const uint64_t budget = std::max<uint64_t>(max_instructions, 1);  // turn_until_ > icount here
+  const uint64_t until =
+      turn_until_ - cpu_.s.icount > budget ? cpu_.s.icount + budget : turn_until_;
+  const cpu::Cpu::RunExit why = cpu_.run(until);
+  if (why == cpu::Cpu::RunExit::Budget && cpu_.s.icount < turn_until_) return {};
+  in_turn_ = false;
+  if (why == cpu::Cpu::RunExit::Budget) {
+    if (cpu_.s.icount >= next_flush_) {
+      next_flush_ = cpu_.s.icount + kSlice;
+      serial_out_->pump();  // Ctrl-A x works even when the guest is not reading
+      flush_output();
+      if (stop_signal && *stop_signal) return finished(128 + *stop_signal, {}, true);
+    }
+    return {};
+  }
+  char line[160];
+  if (why == cpu::Cpu::RunExit::Halted) {
+    if (stop_signal && *stop_signal) return finished(128 + *stop_signal, {}, true);
+    if (!(cpu_.s.eflags & cpu::flag::IF)) {
+      snprintf(line, sizeof line, "popek: guest halted with interrupts disabled at %04x:%08x",
+               cpu_.s.seg[cpu::CS].selector, cpu_.s.eip);
+      return finished(0, line);
+    }
+    if (!clock.pending()) {
+      snprintf(line, sizeof line,
+               "popek: guest halted (HLT with no interrupt source) at %04x:%08x",
+               cpu_.s.seg[cpu::CS].selector, cpu_.s.eip);
+      return finished(0, line);
+    }
+    // Idle: virtual time jumps to the next timer event, so an idle guest costs nothing.
+    if (cfg_.icount_sleep) {
+      flush_output();
+      pace_to(clock.next_deadline_ns());
+    }
+    clock.skip_to_next_deadline();
+    return {};
+  }
+  switch (bus_.stop_reason()) {
+    case bus::StopReason::Exit:
+      return finished(bus_.exit_status(), {}, serial_out_->quit_requested());
+    case bus::StopReason::Reset:
+      if (cfg_.no_reboot) {
+        return finished(0, "popek: guest reset (" + bus_.stop_message() +
+                               "); exiting because of -no-reboot");
+      }
+      flush_output();
+      boot();
+      return {};
+    case bus::StopReason::Fatal:
+      return finished(1, "popek: " + bus_.stop_message());
+    case bus::StopReason::None:
+      break;
+  }
+  return finished(1, "popek: the CPU stopped without a reason (internal error)");
 }
 
 }  // namespace popek::frontend

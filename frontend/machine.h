@@ -3,6 +3,7 @@
 // status.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <csignal>
 #include <memory>
@@ -25,13 +26,21 @@
 #include "devices/system_control.h"
 #include "devices/uart16550.h"
 #include "frontend/machine_config.h"
-#include "jit/call_threaded.h"
+#include "jit/native.h"
 #include "mmu/mmu.h"
 
 namespace popek::frontend {
 
 // Seconds since 1970 at which the guest's RTC starts (-rtc base=...).
 int64_t rtc_start_time(const MachineConfig& cfg);
+
+// How a machine's serial ports meet host input under --lockstep (frontend/lockstep.h):
+// the primary records the answers of its ports' input channels into `logs`, the shadow
+// takes no host input and gives the same answers back (devices::InputLog).
+struct InputMirror {
+  std::array<devices::InputLog, 4>* logs = nullptr;  // COM1..COM4; nullptr: no mirror
+  bool replay = false;  // false: record (primary); true: replay (shadow, also quiet)
+};
 
 class Machine {
  public:
@@ -41,7 +50,7 @@ class Machine {
 
   // Builds the machine and loads the guest. Throws LoadError or devices::BackendError
   // (one line naming the file or option) on bad input.
-  explicit Machine(const MachineConfig& cfg);
+  explicit Machine(const MachineConfig& cfg, InputMirror mirror = {});
   ~Machine();
   Machine(const Machine&) = delete;
   Machine& operator=(const Machine&) = delete;
@@ -54,6 +63,20 @@ class Machine {
   //   host signal            128 + signal number
   // Messages go to stderr after the guest's output is flushed.
   int run();
+
+  // One turn of run()'s loop, or its next part: a turn runs the due clock events, the
+  // CPU up to the next clock deadline (at most kSlice instructions), then handles why the
+  // CPU stopped (a halt skips idle time, a reset reboots and continues). A call runs the
+  // CPU for at most `max_instructions` (at least one block); a smaller budget splits the
+  // turn across calls without changing what runs. run() is run_step(kSlice) until
+  // `done`; --lockstep drives two machines with run_step(1), one block at a time.
+  struct RunStep {
+    bool done = false;    // the run is over with `status`
+    int status = 0;       // as run() returns it
+    bool host = false;    // ended by the host (a signal, Ctrl-A x), not by the guest
+    std::string message;  // a "popek: ..." line for stderr (without newline), or empty
+  };
+  RunStep run_step(uint64_t max_instructions);
 
   // Set asynchronously by a signal handler to the signal's number; run() stops at the
   // end of the current slice.
@@ -70,17 +93,27 @@ class Machine {
   mmu::Mmu& mmu() { return mmu_; }
   cpu::Cpu& cpu() { return cpu_; }
   devices::Uart16550& serial() { return *uart_; }
+  // The JIT (--engine=jit), or nullptr.
+  jit::Native* jit() { return jit_.get(); }
+  // The IDE disks, in the order of MachineConfig::drives.
+  const std::vector<std::unique_ptr<devices::DiskImage>>& disks() const { return disks_; }
 
  private:
   void pace_to(uint64_t ns);
+  RunStep finished(int status, std::string message = {}, bool host = false);
 
   MachineConfig cfg_;
+  // run_step's state across turns: set up by the first turn of a run.
+  bool running_ = false;
+  bool in_turn_ = false;     // a turn was split: its CPU part goes on up to turn_until_
+  uint64_t turn_until_ = 0;
+  uint64_t next_flush_ = 0;
   std::chrono::steady_clock::time_point host_start_;
   bus::Bus bus_;
   mmu::Mmu mmu_;
   cpu::Cpu cpu_;
   // The JIT with --engine=jit (declared after the CPU: destroyed before it).
-  std::unique_ptr<jit::CallThreaded> jit_;
+  std::unique_ptr<jit::Native> jit_;
   // The PC's chipset (created first: the other devices' IRQ lines reach the PIC).
   std::unique_ptr<devices::Pic8259> pic_;
   std::unique_ptr<devices::Pit8254> pit_;

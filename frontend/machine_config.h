@@ -67,6 +67,9 @@ struct MachineConfig {
   bool pg_report = false;
   // Print execution statistics at exit (--stats).
   bool stats = false;
+  // Run a shadow machine on the interpreter beside the JIT and stop at the first
+  // difference between them (--lockstep; frontend/lockstep.h).
+  bool lockstep = false;
 };
 
 }  // namespace popek::frontend

@@ -3,11 +3,13 @@
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <memory>
 #include <new>
 #include <string>
 #include <vector>
 
 #include "frontend/cli.h"
+#include "frontend/lockstep.h"
 #include "frontend/machine.h"
 #include "frontend/report.h"
 
@@ -47,11 +49,16 @@ int run(int argc, char** argv) {
   }
   int status;
   {
-    Machine m(cfg);
+    // With --lockstep the user sees the primary machine; a shadow runs beside it.
+    std::unique_ptr<Lockstep> lockstep;
+    std::unique_ptr<Machine> machine;
+    if (cfg.lockstep) lockstep = std::make_unique<Lockstep>(cfg);
+    else machine = std::make_unique<Machine>(cfg);
+    Machine& m = lockstep ? lockstep->primary() : *machine;
     if (trace) m.bus().log().out = trace;
     install_signal_handlers();
     m.stop_signal = &g_signal;
-    status = m.run();
+    status = lockstep ? lockstep->run() : m.run();
     m.flush_output();
     if (cfg.pg_report) fputs(pg_report(m.cpu()).c_str(), stderr);
     if (cfg.stats) fputs(stats_report(m.cpu()).c_str(), stderr);

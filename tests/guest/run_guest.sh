@@ -3,7 +3,10 @@
 # with the expected text.
 #
 # usage: run_guest.sh MODE EMULATOR KIND IMAGE EXPECTED [DEPARTURES]
-#   MODE        popek | popek-jit | qemu   (popek-jit adds --engine=jit; qemu adds
+#   MODE        popek | popek-jit | popek-lockstep | qemu   (popek-jit adds
+#               --engine=jit; popek-lockstep adds --engine=jit --lockstep: the
+#               interpreter runs beside the JIT, a difference exits with status 3
+#               and a report on stderr; qemu adds
 #               -M isapc -cpu pentium2 -monitor none; the CPU model is the
 #               first non-comment line of EXPECTED's sibling <name>.qemu-cpu
 #               instead of pentium2 when that file exists)
@@ -24,7 +27,7 @@
 
 set -u
 if [ $# -lt 5 ]; then
-    echo "usage: $0 popek|popek-jit|qemu EMULATOR kernel|bios IMAGE EXPECTED [DEPARTURES]" >&2
+    echo "usage: $0 popek|popek-jit|popek-lockstep|qemu EMULATOR kernel|bios IMAGE EXPECTED [DEPARTURES]" >&2
     exit 2
 fi
 mode=$1 emu=$2 kind=$3 image=$4 expected=$5 departures=${6:-}
@@ -38,7 +41,8 @@ case $kind in
 esac
 case $mode in
     popek) machopts= ;;
-    popek-jit) machopts=--engine=jit ;;
+    popek-jit) machopts="--engine=jit --stats" ;;
+    popek-lockstep) machopts="--engine=jit --lockstep" ;;
     qemu)  cpu=pentium2
            if [ -f "${expected%.txt}.qemu-cpu" ]; then
                cpu=$(sed -n '/^[^#]/{p;q;}' "${expected%.txt}.qemu-cpu")
@@ -99,10 +103,24 @@ if ! cmp -s "$tmp/want" "$tmp/got"; then
     diff -u "$tmp/want" "$tmp/got" | sed '1s/.*/--- expected/;2s/.*/+++ got/'
     ok=0
 fi
+# The JIT must really have run: blocks translated and instructions emitted as host code
+# (with the JIT switched off, a .jit test would otherwise pass on the interpreter).
+if [ "$mode" = popek-jit ]; then
+    translated=$(sed -n 's/^popek: jit: \([0-9]*\) blocks translated.*/\1/p' "$tmp/stderr")
+    native=$(sed -n 's/^popek: jit: \([0-9]*\) guest instructions emitted as host code.*/\1/p' "$tmp/stderr")
+    # (16-bit code is translated call-threaded: no instruction of a ROM guest need be native)
+    if [ "${translated:-0}" -eq 0 ] || { [ "$kind" = kernel ] && [ "${native:-0}" -eq 0 ]; }; then
+        echo "the JIT did not run: ${translated:-no} blocks translated, ${native:-no} instructions emitted as host code"
+        ok=0
+    else
+        echo "jit: $translated blocks translated, $native instructions emitted as host code"
+    fi
+fi
 if [ $ok -eq 0 ]; then
     if [ -s "$tmp/stderr" ]; then
         echo "emulator stderr:"
-        head -n 40 "$tmp/stderr"
+        # a lockstep report (states side by side, host code) is longer
+        if [ "$mode" = popek-lockstep ]; then head -n 300 "$tmp/stderr"; else head -n 40 "$tmp/stderr"; fi
     fi
     exit 1
 fi

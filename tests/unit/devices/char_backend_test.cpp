@@ -118,5 +118,36 @@ TEST(CharBackendInput, PushNotifies) {
   EXPECT_EQ(drain(b), "q");
 }
 
+// --lockstep: a shadow backend answers its input channel exactly as the primary did.
+TEST(InputLog, ReplayGivesTheRecordedAnswersInOrder) {
+  InputLog log;
+  NullBackend primary, shadow;
+  primary.record = &log;
+  shadow.replay = &log;
+  shadow.push_input('z');  // the shadow's own queue is not looked at
+  primary.push_input('a');
+  uint8_t c = 0;
+  EXPECT_TRUE(primary.input_open());
+  EXPECT_TRUE(primary.take_input(c));
+  EXPECT_FALSE(primary.take_input(c));
+  EXPECT_FALSE(primary.input_open());
+  EXPECT_EQ(log.pending(), 4u);
+  EXPECT_TRUE(shadow.input_open());
+  c = 0;
+  EXPECT_TRUE(shadow.take_input(c));
+  EXPECT_EQ(c, 'a');
+  EXPECT_FALSE(shadow.take_input(c));
+  EXPECT_FALSE(shadow.input_open());
+  EXPECT_EQ(log.pending(), 0u);
+  EXPECT_EQ(log.mismatches(), 0u);
+  // Asked once more than the primary was, or the other question: a mismatch, answered
+  // "nothing".
+  EXPECT_FALSE(shadow.take_input(c));
+  EXPECT_EQ(log.mismatches(), 1u);
+  EXPECT_FALSE(primary.input_open());
+  EXPECT_FALSE(shadow.take_input(c));
+  EXPECT_EQ(log.mismatches(), 2u);
+}
+
 }  // namespace
 }  // namespace popek::devices

@@ -228,6 +228,23 @@ TEST_F(Cli, BadValues) {
   EXPECT_EQ(error_of(with_kernel({"-D", ""})), "popek: -D: empty file name");
 }
 
+TEST_F(Cli, LockstepIsLongFormOnlyAndRunsTheJit) {
+  CliResult r = parse_cli(with_kernel({"--lockstep"}));
+  ASSERT_FALSE(r.exit) << r.error;
+  EXPECT_TRUE(r.config.lockstep);
+  EXPECT_EQ(r.config.engine, Engine::Jit);
+  r = parse_cli(with_kernel({"--engine=jit", "--lockstep"}));
+  ASSERT_FALSE(r.exit) << r.error;
+  EXPECT_TRUE(r.config.lockstep);
+  EXPECT_FALSE(parse_cli({"-kernel", kernel}).config.lockstep);
+  EXPECT_EQ(error_of(with_kernel({"--engine=interp", "--lockstep"})),
+            "popek: --lockstep compares the JIT with the interpreter: use it with --engine=jit");
+  EXPECT_EQ(error_of(with_kernel({"-lockstep"})), "popek: unknown option '-lockstep' (try --help)");
+  EXPECT_EQ(error_of(with_kernel({"--lockstep=on"})), "popek: option '--lockstep' takes no value");
+  const std::string help = parse_cli({"--help"}).out;
+  EXPECT_NE(help.find("\n  --lockstep  "), std::string::npos) << help;
+}
+
 TEST_F(Cli, RepeatedOptionIsAnError) {
   const std::string e = error_of({"-kernel", kernel, "-kernel", kernel});
   EXPECT_NE(e.find("kernel"), std::string::npos) << e;
