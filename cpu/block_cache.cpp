@@ -94,6 +94,7 @@ std::unique_ptr<Block> BlockCache::decode(uint32_t linear, uint32_t phys, CodeMo
 }
 
 void BlockCache::invalidate_page(uint32_t phys_page) {
+  ++generation;
   auto it = by_page_.find(phys_page);
   if (it != by_page_.end()) {
     for (uint64_t k : it->second) {
@@ -120,6 +121,7 @@ void BlockCache::free_graveyard() {
 }
 
 void BlockCache::flush() {
+  ++generation;
   for (auto& [k, b] : blocks_) graveyard_.push_back(std::move(b));
   for (auto& [pg, keys] : by_page_) cpu_.mmu().unmark_code_page(pg);
   blocks_.clear();

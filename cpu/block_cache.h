@@ -57,6 +57,9 @@ class BlockCache {
     if (!graveyard_.empty()) free_graveyard();
   }
   uint64_t invalidations = 0;
+  // Changes whenever blocks may have been dropped (invalidation or flush): caches of
+  // Block pointers outside this class compare it.
+  uint64_t generation = 0;
 
  private:
   static uint64_t key(uint32_t phys, CodeMode mode) {

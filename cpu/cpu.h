@@ -274,6 +274,8 @@ class Cpu {
   uint64_t run_until = 0;
   // The cached block at a physical address in a decoding mode, or nullptr.
   Block* find_block(uint32_t phys, CodeMode mode);
+  // Changes whenever cached blocks may have been dropped.
+  uint64_t code_generation() const;
   std::function<int()> ack_interrupt;
   // A write to the stack through a segment cache that is not loaded yet: the new stack
   // of a privilege change. A limit violation raises #SS(ss_error), the error code the

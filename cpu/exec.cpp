@@ -140,6 +140,7 @@ bool Cpu::step(const Insn& in) {
 }
 
 Block* Cpu::find_block(uint32_t phys, CodeMode mode) { return blocks_->find(phys, mode); }
+uint64_t Cpu::code_generation() const { return blocks_->generation; }
 
 Cpu::RunExit Cpu::run(uint64_t until) {
   run_until = until;

@@ -30,6 +30,7 @@
 #include <Zydis/Zydis.h>
 #include <asmjit/asmjit.h>
 
+#include <algorithm>
 #include <cinttypes>
 #include <cstddef>
 #include <cstdio>
@@ -77,7 +78,25 @@ struct Ctx {
   const bool* intr;
   const uint64_t* mmu_generation;
   uint64_t generation;  // mmu->generation when the chain started
+  uint64_t stamp;       // generation << 2 | CPL: what a jump-cache entry must match
+  struct JumpEntry* jcache;
 };
+
+// The jump cache: guest CS base and EIP -> translated block, for indirect branches,
+// direct-mapped by the low bits of EIP and probed inline by translated code. An entry is
+// valid while the address space (mmu generation) and CPL are those of its stamp; the
+// whole cache is emptied when blocks are dropped. Only blocks that assume nothing beyond
+// the guard every chain keeps (flat DS, ES, SS) enter it.
+struct JumpEntry {
+  uint64_t key = ~0ull;  // CS base << 32 | EIP
+  uint64_t stamp = 0;
+  const void* body = nullptr;
+  const cpu::Block* block = nullptr;
+  const Translation* tr = nullptr;
+  uint64_t pad[3] = {};
+};
+static_assert(sizeof(JumpEntry) == 64);
+constexpr unsigned kJumpCacheSize = 4096;
 static_assert(std::is_standard_layout_v<Ctx>);
 
 // A direct branch to a block on the same physical page: filled in when the target is
@@ -103,6 +122,9 @@ struct Translation {
   bool threaded = false;       // 16-bit code: a call per instruction, no assumptions
   size_t code_size = 0;
 };
+
+// The segments every translated block assumes flat (see Translator::translate).
+constexpr uint8_t kStandardSegs = (1u << cpu::DS) | (1u << cpu::ES) | (1u << cpu::SS);
 
 // Segment caches native memory accesses can use without per-access checks: present data
 // segments, writable, expand-up, spanning 4 GiB (their base is added at run time).
@@ -231,6 +253,14 @@ extern "C" const void* popek_jit_lookup(Ctx* ctx) {
   ctx->block = b;
   ctx->tr = t;
   ctx->entry_eip = s.eip;
+  if (t->seg_mask == kStandardSegs) {
+    JumpEntry& e = ctx->jcache[s.eip & (kJumpCacheSize - 1)];
+    e.key = (static_cast<uint64_t>(s.seg[cpu::CS].base) << 32) | s.eip;
+    e.stamp = ctx->stamp;
+    e.body = t->body;
+    e.block = b;
+    e.tr = t;
+  }
   return t->body;
 }
 
@@ -486,8 +516,31 @@ class Translator {
     }
     save_flags_r15();
     add_icount(retired);
-    Label out = a_.newLabel();
+    Label out = a_.newLabel(), miss = a_.newLabel();
     chain_checks(out);
+    // The jump cache, inline.
+    a_.mov(x86::r9d, x86::dword_ptr(x86::r13, kOffEip));
+    a_.mov(x86::r10d, x86::dword_ptr(x86::r13, seg_base_off(cpu::CS)));
+    a_.shl(x86::r10, 32);
+    a_.or_(x86::r10, x86::r9);
+    a_.mov(x86::r11d, x86::r9d);
+    a_.and_(x86::r11d, kJumpCacheSize - 1);
+    a_.shl(x86::r11d, 6);
+    a_.add(x86::r11, x86::qword_ptr(x86::r14, offsetof(Ctx, jcache)));
+    a_.cmp(x86::r10, x86::qword_ptr(x86::r11, offsetof(JumpEntry, key)));
+    a_.jne(miss);
+    a_.mov(x86::r10, x86::qword_ptr(x86::r14, offsetof(Ctx, stamp)));
+    a_.cmp(x86::r10, x86::qword_ptr(x86::r11, offsetof(JumpEntry, stamp)));
+    a_.jne(miss);
+    a_.mov(x86::r10, x86::qword_ptr(x86::r11, offsetof(JumpEntry, block)));
+    a_.mov(x86::qword_ptr(x86::r14, offsetof(Ctx, block)), x86::r10);
+    a_.mov(x86::r10, x86::qword_ptr(x86::r11, offsetof(JumpEntry, tr)));
+    a_.mov(x86::qword_ptr(x86::r14, offsetof(Ctx, tr)), x86::r10);
+    a_.mov(x86::dword_ptr(x86::r14, offsetof(Ctx, entry_eip)), x86::r9d);
+    a_.mov(x86::r8, x86::qword_ptr(x86::r11, offsetof(JumpEntry, body)));
+    restore_flags_r15();
+    a_.jmp(x86::r8);
+    a_.bind(miss);
     lookup_and_jump(out);
     a_.bind(out);
     restore_flags_r15();
@@ -1090,7 +1143,7 @@ void Translator::translate(Stats& stats) {
   // only by the blocks that use them.
   t_.has_mem = true;
   t_.ss32 = true;
-  t_.seg_mask = (1u << cpu::DS) | (1u << cpu::ES) | (1u << cpu::SS);
+  t_.seg_mask = kStandardSegs;
 
   a_.push(x86::rbx);
   a_.push(x86::rbp);
@@ -1168,6 +1221,8 @@ struct Native::Impl {
   unsigned hot_threshold;
   JitRuntime rt;
   Ctx ctx{};
+  std::vector<JumpEntry> jcache = std::vector<JumpEntry>(kJumpCacheSize);
+  uint64_t code_generation = ~0ull;
   size_t live_code = 0;  // bytes of host code of blocks not yet released
 };
 
@@ -1183,6 +1238,7 @@ Native::Native(cpu::Cpu& cpu, unsigned hot_threshold)
   x.tlb = cpu.mmu().tlb_slot();
   x.stats = &stats;
   x.intr = cpu.intr_line();
+  x.jcache = impl_->jcache.data();
   x.mmu_generation = &cpu.mmu().generation;
 }
 
@@ -1243,6 +1299,11 @@ bool Native::run(cpu::Cpu& cpu, cpu::Block& block) {
   x.entry_eip = cpu.s.eip;
   x.until = cpu.run_until;
   x.generation = cpu.mmu().generation;
+  x.stamp = (x.generation << 2) | cpu.s.cpl;
+  if (cpu.code_generation() != m.code_generation) {
+    m.code_generation = cpu.code_generation();
+    std::fill(m.jcache.begin(), m.jcache.end(), JumpEntry{});
+  }
   ++stats.block_runs;
   t->fn(&x);
   return true;
