@@ -15,7 +15,7 @@ echo
 
 img=build/tests/guest/c/ptbench.elf
 out=$(mktemp)
-trap 'rm -f "$out" "$out.err"' EXIT
+trap 'rm -f "$out" "$out.err" "$out.rss" "$out.time"' EXIT
 source scripts/timing.sh
 guest_ok() {  # the last run's guest checked every access
   grep -q "ptbench: ok" "$out" || { echo "bench_mmu: the guest failed: $(cat "$out" "$out.err")" >&2; exit 1; }

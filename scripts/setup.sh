@@ -6,6 +6,7 @@ set -euo pipefail
 
 packages=(
   cmake make g++ pkg-config bc               # build (bc: the benchmark script)
+  time                                       # the benchmarks' peak RSS (/usr/bin/time)
   libzydis-dev libasmjit-dev libxbyak-dev    # decoder, JIT assembler, host-CPU oracle
   libboost-program-options-dev               # command line
   googletest libgtest-dev                    # unit tests
