@@ -78,15 +78,14 @@ struct Ctx {
   const bool* intr;
   const uint64_t* mmu_generation;
   uint64_t generation;  // mmu->generation when the chain started
-  uint64_t stamp;       // generation << 2 | CPL: what a jump-cache entry must match
+  uint64_t stamp;       // what a jump-cache entry must match (make_stamp)
   struct JumpEntry* jcache;
 };
 
 // The jump cache: guest CS base and EIP -> translated block, for indirect branches,
 // direct-mapped by the low bits of EIP and probed inline by translated code. An entry is
 // valid while the address space (mmu generation) and CPL are those of its stamp; the
-// whole cache is emptied when blocks are dropped. Only blocks that assume nothing beyond
-// the guard every chain keeps (flat DS, ES, SS) enter it.
+// whole cache is emptied when blocks are dropped.
 struct JumpEntry {
   uint64_t key = ~0ull;  // CS base << 32 | EIP
   uint64_t stamp = 0;
@@ -133,6 +132,10 @@ bool flat_data(const cpu::SegmentCache& sc) {
   return sc.valid && sc.limit == 0xFFFFFFFFu && (sc.attr & kMask) == (cpu::attr::S | cpu::attr::WRITABLE);
 }
 
+// What a jump-cache entry must match besides its address: the address space, CPL and
+// whether FS and GS are usable flat (DS, ES and SS are, all along a chain).
+uint64_t make_stamp(const cpu::Cpu& c, uint64_t generation);
+
 bool guard_ok(const cpu::Cpu& c, const Translation& t) {
   const cpu::CpuState& s = c.s;
   if ((s.cpl == 3) != t.user) return false;
@@ -144,6 +147,11 @@ bool guard_ok(const cpu::Cpu& c, const Translation& t) {
   // Alignment checking at CPL 3 is the slow path's business.
   if (t.has_mem && (s.cr[0] & cpu::cr0::AM) && (s.eflags & flag::AC) && s.cpl == 3) return false;
   return true;
+}
+
+uint64_t make_stamp(const cpu::Cpu& c, uint64_t generation) {
+  return (generation << 4) | (static_cast<uint64_t>(c.s.cpl) << 2) | (flat_data(c.s.seg[cpu::FS]) ? 2 : 0) |
+         (flat_data(c.s.seg[cpu::GS]) ? 1 : 0);
 }
 
 // ------------------------------------------------------------------ helpers (called from host code)
@@ -164,6 +172,7 @@ extern "C" uint32_t popek_jit_callout(Ctx* ctx, uint32_t i) {
     }
     return 0;
   }
+  if (b.insns[i].census) ctx->stamp = make_stamp(c, ctx->generation);  // MOV FS, ... (say)
   return 1;
 }
 
@@ -253,7 +262,7 @@ extern "C" const void* popek_jit_lookup(Ctx* ctx) {
   ctx->block = b;
   ctx->tr = t;
   ctx->entry_eip = s.eip;
-  if (t->seg_mask == kStandardSegs) {
+  {
     JumpEntry& e = ctx->jcache[s.eip & (kJumpCacheSize - 1)];
     e.key = (static_cast<uint64_t>(s.seg[cpu::CS].base) << 32) | s.eip;
     e.stamp = ctx->stamp;
@@ -453,6 +462,35 @@ class Translator {
     restore_flags_r15();
     a_.jmp(x86::r8);
   }
+  // The next block through the jump cache (inline), else popek_jit_lookup; `out` when
+  // neither has it. EIP is in CpuState, the flags in r15.
+  void jump_cache_and_jump(Label out) {
+    Label miss = a_.newLabel();
+    // The jump cache, inline.
+    a_.mov(x86::r9d, x86::dword_ptr(x86::r13, kOffEip));
+    a_.mov(x86::r10d, x86::dword_ptr(x86::r13, seg_base_off(cpu::CS)));
+    a_.shl(x86::r10, 32);
+    a_.or_(x86::r10, x86::r9);
+    a_.mov(x86::r11d, x86::r9d);
+    a_.and_(x86::r11d, kJumpCacheSize - 1);
+    a_.shl(x86::r11d, 6);
+    a_.add(x86::r11, x86::qword_ptr(x86::r14, offsetof(Ctx, jcache)));
+    a_.cmp(x86::r10, x86::qword_ptr(x86::r11, offsetof(JumpEntry, key)));
+    a_.jne(miss);
+    a_.mov(x86::r10, x86::qword_ptr(x86::r14, offsetof(Ctx, stamp)));
+    a_.cmp(x86::r10, x86::qword_ptr(x86::r11, offsetof(JumpEntry, stamp)));
+    a_.jne(miss);
+    a_.mov(x86::r10, x86::qword_ptr(x86::r11, offsetof(JumpEntry, block)));
+    a_.mov(x86::qword_ptr(x86::r14, offsetof(Ctx, block)), x86::r10);
+    a_.mov(x86::r10, x86::qword_ptr(x86::r11, offsetof(JumpEntry, tr)));
+    a_.mov(x86::qword_ptr(x86::r14, offsetof(Ctx, tr)), x86::r10);
+    a_.mov(x86::dword_ptr(x86::r14, offsetof(Ctx, entry_eip)), x86::r9d);
+    a_.mov(x86::r8, x86::qword_ptr(x86::r11, offsetof(JumpEntry, body)));
+    restore_flags_r15();
+    a_.jmp(x86::r8);
+    a_.bind(miss);
+    lookup_and_jump(out);
+  }
   // Leave the block for guest EIP entry+`off` (a direct branch or the fall-through), going
   // on in host code when the target is translated.
   void chain_exit(uint32_t off, uint32_t retired) {
@@ -496,7 +534,7 @@ class Translator {
       a_.jmp(x86::r8);
     } else {
       set_eip(off);
-      lookup_and_jump(out);
+      jump_cache_and_jump(out);
     }
     a_.bind(out);
     restore_flags_r15();
@@ -516,32 +554,9 @@ class Translator {
     }
     save_flags_r15();
     add_icount(retired);
-    Label out = a_.newLabel(), miss = a_.newLabel();
+    Label out = a_.newLabel();
     chain_checks(out);
-    // The jump cache, inline.
-    a_.mov(x86::r9d, x86::dword_ptr(x86::r13, kOffEip));
-    a_.mov(x86::r10d, x86::dword_ptr(x86::r13, seg_base_off(cpu::CS)));
-    a_.shl(x86::r10, 32);
-    a_.or_(x86::r10, x86::r9);
-    a_.mov(x86::r11d, x86::r9d);
-    a_.and_(x86::r11d, kJumpCacheSize - 1);
-    a_.shl(x86::r11d, 6);
-    a_.add(x86::r11, x86::qword_ptr(x86::r14, offsetof(Ctx, jcache)));
-    a_.cmp(x86::r10, x86::qword_ptr(x86::r11, offsetof(JumpEntry, key)));
-    a_.jne(miss);
-    a_.mov(x86::r10, x86::qword_ptr(x86::r14, offsetof(Ctx, stamp)));
-    a_.cmp(x86::r10, x86::qword_ptr(x86::r11, offsetof(JumpEntry, stamp)));
-    a_.jne(miss);
-    a_.mov(x86::r10, x86::qword_ptr(x86::r11, offsetof(JumpEntry, block)));
-    a_.mov(x86::qword_ptr(x86::r14, offsetof(Ctx, block)), x86::r10);
-    a_.mov(x86::r10, x86::qword_ptr(x86::r11, offsetof(JumpEntry, tr)));
-    a_.mov(x86::qword_ptr(x86::r14, offsetof(Ctx, tr)), x86::r10);
-    a_.mov(x86::dword_ptr(x86::r14, offsetof(Ctx, entry_eip)), x86::r9d);
-    a_.mov(x86::r8, x86::qword_ptr(x86::r11, offsetof(JumpEntry, body)));
-    restore_flags_r15();
-    a_.jmp(x86::r8);
-    a_.bind(miss);
-    lookup_and_jump(out);
+    jump_cache_and_jump(out);
     a_.bind(out);
     restore_flags_r15();
     spill_flags();
@@ -1299,7 +1314,7 @@ bool Native::run(cpu::Cpu& cpu, cpu::Block& block) {
   x.entry_eip = cpu.s.eip;
   x.until = cpu.run_until;
   x.generation = cpu.mmu().generation;
-  x.stamp = (x.generation << 2) | cpu.s.cpl;
+  x.stamp = make_stamp(cpu, x.generation);
   if (cpu.code_generation() != m.code_generation) {
     m.code_generation = cpu.code_generation();
     std::fill(m.jcache.begin(), m.jcache.end(), JumpEntry{});
