@@ -1,5 +1,9 @@
 #include "bus/bus.h"
 
+#include <sys/mman.h>
+
+#include <new>
+
 #include <algorithm>
 #include <cstring>
 
@@ -35,7 +39,18 @@ class Unassigned final : public Device {
 };
 }  // namespace
 
-Bus::Bus(uint64_t ram_size) : ram_(ram_size, 0), io_map_(65536, nullptr) {
+Bus::GuestRam::GuestRam(uint64_t size) : n_(size) {
+  if (size == 0) return;
+  void* p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (p == MAP_FAILED) throw std::bad_alloc();
+  p_ = static_cast<uint8_t*>(p);
+}
+
+Bus::GuestRam::~GuestRam() {
+  if (p_) munmap(p_, n_);
+}
+
+Bus::Bus(uint64_t ram_size) : ram_(ram_size), io_map_(65536, nullptr) {
   unassigned_ = std::make_unique<Unassigned>(*this);
   std::fill(io_map_.begin(), io_map_.end(), unassigned_.get());
 }

@@ -88,7 +88,23 @@ class Bus {
   Log& log() { return log_; }
 
  private:
-  std::vector<uint8_t> ram_;
+  // Guest RAM: one anonymous mapping, committed by the host as the guest touches it (so
+  // -m 3G costs nothing up front). Reads of untouched pages see zeros.
+  class GuestRam {
+   public:
+    explicit GuestRam(uint64_t size);
+    ~GuestRam();
+    GuestRam(const GuestRam&) = delete;
+    GuestRam& operator=(const GuestRam&) = delete;
+    uint8_t* data() { return p_; }
+    const uint8_t* data() const { return p_; }
+    uint64_t size() const { return n_; }
+
+   private:
+    uint8_t* p_ = nullptr;
+    uint64_t n_ = 0;
+  };
+  GuestRam ram_;
   std::vector<uint8_t> bios_;
   uint32_t bios_low_base_ = 0;   // first address of the alias below 1 MiB
   uint32_t bios_high_base_ = 0;  // first address of the image below 4 GiB
