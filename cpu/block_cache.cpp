@@ -120,6 +120,15 @@ void BlockCache::free_graveyard() {
   graveyard_.clear();
 }
 
+void BlockCache::drop_translations() {
+  ++generation;
+  if (!cpu_.runner) return;
+  for (auto& [k, b] : blocks_) {
+    if (b->host_code) cpu_.runner->release(*b);
+    b->runs = 0;
+  }
+}
+
 void BlockCache::flush() {
   ++generation;
   for (auto& [k, b] : blocks_) graveyard_.push_back(std::move(b));

@@ -52,6 +52,9 @@ class BlockCache {
   }
   void invalidate_page(uint32_t phys_page);
   void flush();
+  // Release every block's host code (the runner's), keeping the decoded blocks and the
+  // write-tracking of their pages: what executes, and where blocks end, is unchanged.
+  void drop_translations();
   // Blocks that were invalidated while executing are freed here, outside the loop.
   void collect_garbage() {
     if (!graveyard_.empty()) free_graveyard();

@@ -290,6 +290,8 @@ class Cpu {
   BlockRunner* runner = nullptr;
   // Drop every cached block (mode change that is not keyed, A20 toggle, reset).
   void flush_code_cache();
+  // Release the runner's host code of every block, keeping the blocks (a full code cache).
+  void drop_translations();
   // The current block's code was written (or the code cache flushed): the block must
   // end after the instruction that did it.
   bool smc_hit() const { return smc_hit_; }

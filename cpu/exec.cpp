@@ -12,6 +12,10 @@ void Cpu::flush_code_cache() {
   if (blocks_) blocks_->flush();
 }
 
+void Cpu::drop_translations() {
+  if (blocks_) blocks_->drop_translations();
+}
+
 static CodeMode code_mode(const Cpu& c) {
   if (!c.protected_mode() || c.v86()) return CodeMode::Real16;
   return c.code32() ? CodeMode::Prot32 : CodeMode::Prot16;

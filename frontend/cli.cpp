@@ -51,6 +51,7 @@ constexpr OptionSpec kOptions[] = {
     {"engine", "engine", true, "execution engine: interp or jit (default interp)"},
     {"pg-report", "pg-report", false, "print the sensitive-instruction census at exit"},
     {"stats", "stats", false, "print execution statistics at exit"},
+    {nullptr, "jit-cache", true, "host code cache of the JIT (MiB, or K/M/G suffix; default 64M)"},
     {nullptr, "lockstep", false, "run the interpreter beside the JIT, stop at the first difference"},
     {"h", "help", false, "print this help and exit"},
     {"help", "help", false, nullptr},
@@ -408,6 +409,13 @@ CliResult parse_cli(const std::vector<std::string>& raw) {
     if (bytes < (1ull << 20) || bytes > (3ull << 30))
       return fail("popek: -m " + m + ": guest RAM must be between 1 MiB and 3 GiB");
     c.ram_size = bytes;
+  }
+  if (vm.count("jit-cache")) {
+    const std::string m = str("jit-cache");
+    uint64_t bytes = 0;
+    if (!parse_ram_size(m, bytes) || bytes < 4096 || bytes > (4ull << 30))
+      return fail("popek: --jit-cache " + m + ": bad size (4K to 4G; MiB, or with a K, M or G suffix)");
+    c.jit_cache_bytes = bytes;
   }
   if (vm.count("engine")) {
     const std::string e = str("engine");

@@ -109,7 +109,7 @@ Machine::Machine(const MachineConfig& cfg, InputMirror mirror)
     cpu_.flush_code_cache();
   };
   if (cfg_.engine == Engine::Jit) {
-    jit_ = std::make_unique<jit::Native>(cpu_);
+    jit_ = std::make_unique<jit::Native>(cpu_, 2, cfg_.jit_cache_bytes);
     cpu_.runner = jit_.get();
   }
   if (!cfg_.bios_path.empty()) load_bios(bus_, cfg_.bios_path);

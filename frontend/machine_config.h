@@ -35,6 +35,8 @@ struct MachineConfig {
   std::string append;
   // Execution engine (--engine).
   Engine engine = Engine::Interp;
+  // Bound of the JIT's host code; beyond it the code is dropped and retranslated (--jit-cache).
+  uint64_t jit_cache_bytes = 64ull << 20;
   // Character backend of COM1 (-serial: stdio, file:PATH or none).
   std::string serial = "stdio";
   // Character backends of COM2..COM4 (second and later -serial options).

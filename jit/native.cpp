@@ -36,6 +36,7 @@
 #include <cstdio>
 #include <cstring>
 #include <functional>
+#include <optional>
 #include <vector>
 
 #include "cpu/insn_table.h"
@@ -156,11 +157,29 @@ uint64_t make_stamp(const cpu::Cpu& c, uint64_t generation) {
 
 // ------------------------------------------------------------------ helpers (called from host code)
 
-// Runs instruction `i` of the current block through the interpreter's Cpu::step. Returns 1
-// to go on with the block in host code, 0 to leave it (the state is in CpuState).
-extern "C" uint32_t popek_jit_callout(Ctx* ctx, uint32_t i) {
+// Arguments packed into one register by translated code.
+namespace pack {
+// A callout or a memory access: EIP offset of the instruction, native instructions
+// retired before it and not yet counted, and the instruction's index in its block (a
+// callout) or the access's segment, size and kind.
+constexpr uint32_t site(uint32_t off, uint32_t pending, uint32_t extra) { return off | (pending << 13) | (extra << 20); }
+constexpr uint32_t off(uint32_t v) { return v & 0x1FFF; }
+constexpr uint32_t pending(uint32_t v) { return (v >> 13) & 0x7F; }
+constexpr uint32_t extra(uint32_t v) { return v >> 20; }
+// A way out to the run loop, in r8: EIP offset (32 bits, maybe "negative"), instructions
+// to count, or EIP already set.
+constexpr uint64_t kEipSet = 1ull << 63;
+constexpr uint64_t exit(uint32_t off, uint32_t retired) { return off | (static_cast<uint64_t>(retired) << 32); }
+}  // namespace pack
+
+// Runs one instruction of the current block through the interpreter's Cpu::step. Returns
+// 1 to go on with the block in host code, 0 to leave it (the state is in CpuState).
+extern "C" uint32_t popek_jit_callout(Ctx* ctx, uint32_t site) {
   cpu::Cpu& c = *ctx->cpu;
   const cpu::Block& b = *ctx->block;
+  const uint32_t i = pack::extra(site);
+  c.s.icount += pack::pending(site);
+  c.s.eip = ctx->entry_eip + pack::off(site);
   if (!c.step(b.insns[i])) return 0;
   // A sensitive or privileged instruction may have changed what the translation assumed
   // (segment registers, privilege, CR0.AM/EFLAGS.AC): then the interpreter finishes the
@@ -182,8 +201,8 @@ extern "C" uint32_t popek_jit_step(Ctx* ctx, uint32_t i) {
 }
 
 namespace desc {
-// The access descriptor passed to popek_jit_access: segment, size, kind.
-constexpr uint32_t make(unsigned seg, unsigned size, unsigned kind) { return seg | (size << 8) | (kind << 16); }
+// The access descriptor packed with the site: segment, size, kind.
+constexpr uint32_t make(unsigned seg, unsigned size, unsigned kind) { return seg | (size << 3) | (kind << 6); }
 }  // namespace desc
 enum Kind : unsigned { kRead = 0, kWrite = 1, kRmw = 2 };
 
@@ -191,14 +210,16 @@ enum Kind : unsigned { kRead = 0, kWrite = 1, kRmw = 2 };
 // address of the bytes (the TLB now has the entry) or the bounce buffer. On a fault the
 // exception is delivered (the guest state was written back by the caller; `flags` holds
 // the guest's arithmetic flags in LAHF/SETO form) and the result is nullptr.
-extern "C" uint8_t* popek_jit_access(Ctx* ctx, uint32_t ea, uint32_t flags, uint32_t d) {
+extern "C" uint8_t* popek_jit_access(Ctx* ctx, uint32_t ea, uint32_t flags, uint32_t site) {
   cpu::Cpu& c = *ctx->cpu;
   cpu::CpuState& s = c.s;
   ++ctx->stats->slow_accesses;
+  s.eip = ctx->entry_eip + pack::off(site);
+  const uint32_t d = pack::extra(site);
   const uint32_t ah = (flags >> 8) & 0xFF;
   s.eflags = (s.eflags & ~kArith) | (ah & (flag::SF | flag::ZF | flag::AF | flag::PF | flag::CF)) |
              ((flags & 1) ? flag::OF : 0);
-  const unsigned seg = d & 0xFF, size = (d >> 8) & 0xFF, kind = d >> 16;
+  const unsigned seg = d & 7, size = (d >> 3) & 7, kind = d >> 6;
   const bool user = s.cpl == 3;
   const mmu::Access acc = kind == kRead ? mmu::Access::Read : mmu::Access::Write;
   uint32_t lin;
@@ -222,6 +243,7 @@ extern "C" uint8_t* popek_jit_access(Ctx* ctx, uint32_t ea, uint32_t flags, uint
       return reinterpret_cast<uint8_t*>(&ctx->bounce);
     }
   }
+  s.icount += pack::pending(site);
   c.deliver_pending_exception();
   return nullptr;
 }
@@ -251,6 +273,8 @@ bool compatible(const Translation& t, const Translation& owner) {
 extern "C" const void* popek_jit_lookup(Ctx* ctx) {
   cpu::Cpu& c = *ctx->cpu;
   const cpu::CpuState& s = c.s;
+  // Only 32-bit protected-mode code is chained (a block-ending callout may change CS).
+  if (!c.protected_mode() || c.v86() || !c.code32()) return nullptr;
   uint32_t phys;
   mmu::PageFault f;
   if (!c.mmu().translate(s.seg[cpu::CS].base + s.eip, mmu::Access::Exec, s.cpl == 3, phys, f)) return nullptr;
@@ -364,27 +388,22 @@ class ErrorRecorder : public ErrorHandler {
   char text[160] = {};
 };
 
-// ------------------------------------------------------------------ the translator
+// ------------------------------------------------------------------ state moves
 
-class Translator {
+// The sequences that move guest state between host registers and CpuState, shared by the
+// translator and the stubs.
+class Moves {
  public:
-  Translator(x86::Assembler& a, const cpu::Block& b, Translation& t, bool user)
-      : a_(a), b_(b), t_(t), user_(user) {}
+  explicit Moves(x86::Assembler& a) : a_(a) {}
 
-  void translate(Stats& stats);
-  void translate_threaded(Stats& stats);
-  Label body() const { return body_; }
-
- private:
-  using Emit = std::function<void()>;
-
-  // --- state moves
+ protected:
   void spill_gprs() {
     for (int i = 0; i < 8; ++i) a_.mov(x86::dword_ptr(x86::r13, kOffGpr + 4 * i), kG32[i]);
   }
   void load_gprs() {
     for (int i = 0; i < 8; ++i) a_.mov(kG32[i], x86::dword_ptr(x86::r13, kOffGpr + 4 * i));
   }
+  // Host flags -> CpuState (uses r9, r11).
   void spill_flags() {
     a_.pushfq();
     a_.pop(x86::r11);
@@ -394,13 +413,14 @@ class Translator {
     a_.or_(x86::r9d, x86::r11d);
     a_.mov(x86::dword_ptr(x86::r13, kOffEflags), x86::r9d);
   }
+  // CpuState -> host flags (uses r11).
   void load_flags() {
     a_.mov(x86::r11d, x86::dword_ptr(x86::r13, kOffEflags));
     a_.and_(x86::r11d, kArith);
     a_.push(x86::r11);
     a_.popfq();
   }
-  // LAHF/SETO form in r15d: AH = SF ZF AF PF CF, AL = OF.
+  // LAHF/SETO form in r15d: AH = SF ZF AF PF CF, AL = OF (uses r11).
   void save_flags_r15() {
     a_.mov(x86::r11d, x86::eax);
     a_.lahf();
@@ -424,17 +444,196 @@ class Translator {
   void add_icount(uint32_t n) {
     if (n) a_.add(x86::qword_ptr(x86::r13, kOffIcount), n);
   }
-  // Leave the block at guest EIP entry+`off` with `retired` native instructions to count.
-  void exit_at(uint32_t off, uint32_t retired) {
-    spill_flags();
-    spill_gprs();
-    add_icount(retired);
-    set_eip(off);
-    a_.jmp(exit_);
+  // C calls from a stub entered by a jump (rsp is 16-byte aligned) or by a call (8 mod 16).
+  void call_c(const void* fn, bool called) {
+    if (called) a_.sub(x86::rsp, 8);
+    a_.call(reinterpret_cast<uint64_t>(fn));
+    if (called) a_.add(x86::rsp, 8);
   }
 
+  x86::Assembler& a_;
+};
+
+// ------------------------------------------------------------------ stubs
+
+// Code every block shares, emitted once: the ways out to the run loop, the slow path of
+// memory accesses, callouts, and the chaining of blocks. Blocks call or jump to them with
+// their arguments packed into r8d/r11d (see namespace pack).
+struct StubAddrs {
+  const void* epilogue = nullptr;  // jump: restore the host's registers and return
+  const void* exit_live = nullptr; // jump, r8 = pack::exit, guest flags in the host's
+  const void* exit_r15 = nullptr;  // jump, r8 = pack::exit, guest flags in r15
+  const void* access = nullptr;    // call, r8d = ea, r11d = pack::site, flags in r15 -> r10
+  const void* writeback = nullptr; // call, flags in r15 -> r11d = 1 when the block must end
+  const void* callout = nullptr;   // call, r8d = pack::site
+  const void* direct = nullptr;    // jump, r10 = ChainSlot*, flags in r15, icount counted
+  const void* indirect = nullptr;  // jump, EIP in CpuState, flags in r15, icount counted
+};
+
+class StubBuilder : public Moves {
+ public:
+  using Moves::Moves;
+
+  void build(StubAddrs& out, CodeHolder& code, std::vector<std::pair<const void**, Label>>& labels) {
+    Label epilogue = a_.newLabel(), exit_live = a_.newLabel(), exit_r15 = a_.newLabel(),
+          access = a_.newLabel(), writeback = a_.newLabel(), callout = a_.newLabel(), direct = a_.newLabel(),
+          indirect = a_.newLabel();
+
+    a_.bind(epilogue);
+    a_.add(x86::rsp, 8);
+    a_.pop(x86::r15);
+    a_.pop(x86::r14);
+    a_.pop(x86::r13);
+    a_.pop(x86::r12);
+    a_.pop(x86::rbp);
+    a_.pop(x86::rbx);
+    a_.ret();
+
+    a_.bind(exit_live);
+    save_flags_r15();
+    a_.bind(exit_r15);
+    {
+      Label eip_set = a_.newLabel();
+      restore_flags_r15();
+      spill_flags();
+      spill_gprs();
+      a_.mov(x86::r11, x86::r8);
+      a_.shr(x86::r11, 32);
+      a_.movzx(x86::r11d, x86::r11b);
+      a_.add(x86::qword_ptr(x86::r13, kOffIcount), x86::r11);
+      a_.test(x86::r8, x86::r8);
+      a_.js(eip_set);
+      a_.mov(x86::r11d, x86::r8d);
+      a_.add(x86::r11d, x86::dword_ptr(x86::r14, offsetof(Ctx, entry_eip)));
+      a_.mov(x86::dword_ptr(x86::r13, kOffEip), x86::r11d);
+      a_.bind(eip_set);
+      a_.jmp(epilogue);
+    }
+
+    a_.bind(access);
+    {
+      Label fault = a_.newLabel();
+      spill_gprs();
+      a_.mov(x86::rdi, x86::r14);
+      a_.mov(x86::esi, x86::r8d);
+      a_.mov(x86::edx, x86::r15d);
+      a_.mov(x86::ecx, x86::r11d);
+      call_c(reinterpret_cast<const void*>(&popek_jit_access), true);
+      a_.test(x86::rax, x86::rax);
+      a_.jz(fault);
+      a_.mov(x86::r10, x86::rax);
+      load_gprs();
+      a_.ret();
+      a_.bind(fault);  // delivered; leave the block
+      a_.add(x86::rsp, 8);
+      a_.jmp(epilogue);
+    }
+
+    a_.bind(writeback);
+    spill_gprs();
+    a_.mov(x86::rdi, x86::r14);
+    call_c(reinterpret_cast<const void*>(&popek_jit_writeback), true);
+    a_.mov(x86::r11d, x86::eax);
+    load_gprs();
+    a_.ret();
+
+    a_.bind(callout);
+    {
+      Label leave = a_.newLabel();
+      spill_flags();
+      spill_gprs();
+      a_.mov(x86::rdi, x86::r14);
+      a_.mov(x86::esi, x86::r8d);
+      call_c(reinterpret_cast<const void*>(&popek_jit_callout), true);
+      a_.test(x86::eax, x86::eax);
+      a_.jz(leave);
+      load_gprs();
+      load_flags();
+      a_.ret();
+      a_.bind(leave);  // the state is in CpuState
+      a_.add(x86::rsp, 8);
+      a_.jmp(epilogue);
+    }
+
+    a_.bind(direct);
+    {
+      Label out = a_.newLabel(), link = a_.newLabel();
+      chain_checks(out);
+      a_.mov(x86::r11, x86::qword_ptr(x86::r10, offsetof(ChainSlot, body)));
+      a_.test(x86::r11, x86::r11);
+      a_.jz(link);
+      a_.mov(x86::r9, x86::qword_ptr(x86::r10, offsetof(ChainSlot, block)));
+      a_.mov(x86::qword_ptr(x86::r14, offsetof(Ctx, block)), x86::r9);
+      a_.mov(x86::r9, x86::qword_ptr(x86::r10, offsetof(ChainSlot, tr)));
+      a_.mov(x86::qword_ptr(x86::r14, offsetof(Ctx, tr)), x86::r9);
+      a_.mov(x86::r9d, x86::dword_ptr(x86::r10, offsetof(ChainSlot, target_off)));
+      a_.add(x86::dword_ptr(x86::r14, offsetof(Ctx, entry_eip)), x86::r9d);
+      jump_r11();
+      a_.bind(link);  // first traversal: find the target, fill the slot
+      spill_gprs();
+      a_.push(x86::r10);
+      a_.mov(x86::rdi, x86::r14);
+      a_.mov(x86::rsi, x86::r10);
+      call_c(reinterpret_cast<const void*>(&popek_jit_link), true);
+      a_.pop(x86::r10);
+      a_.mov(x86::r11, x86::rax);
+      load_gprs();
+      a_.test(x86::r11, x86::r11);
+      a_.jz(out);
+      jump_r11();
+      a_.bind(out);
+      a_.mov(x86::r8d, x86::dword_ptr(x86::r10, offsetof(ChainSlot, target_off)));
+      a_.jmp(exit_r15);
+    }
+
+    a_.bind(indirect);
+    {
+      Label out = a_.newLabel(), miss = a_.newLabel();
+      chain_checks(out);
+      // The jump cache.
+      a_.mov(x86::r9d, x86::dword_ptr(x86::r13, kOffEip));
+      a_.mov(x86::r10d, x86::dword_ptr(x86::r13, seg_base_off(cpu::CS)));
+      a_.shl(x86::r10, 32);
+      a_.or_(x86::r10, x86::r9);
+      a_.mov(x86::r11d, x86::r9d);
+      a_.and_(x86::r11d, kJumpCacheSize - 1);
+      a_.shl(x86::r11d, 6);
+      a_.add(x86::r11, x86::qword_ptr(x86::r14, offsetof(Ctx, jcache)));
+      a_.cmp(x86::r10, x86::qword_ptr(x86::r11, offsetof(JumpEntry, key)));
+      a_.jne(miss);
+      a_.mov(x86::r10, x86::qword_ptr(x86::r14, offsetof(Ctx, stamp)));
+      a_.cmp(x86::r10, x86::qword_ptr(x86::r11, offsetof(JumpEntry, stamp)));
+      a_.jne(miss);
+      a_.mov(x86::r10, x86::qword_ptr(x86::r11, offsetof(JumpEntry, block)));
+      a_.mov(x86::qword_ptr(x86::r14, offsetof(Ctx, block)), x86::r10);
+      a_.mov(x86::r10, x86::qword_ptr(x86::r11, offsetof(JumpEntry, tr)));
+      a_.mov(x86::qword_ptr(x86::r14, offsetof(Ctx, tr)), x86::r10);
+      a_.mov(x86::dword_ptr(x86::r14, offsetof(Ctx, entry_eip)), x86::r9d);
+      a_.mov(x86::r11, x86::qword_ptr(x86::r11, offsetof(JumpEntry, body)));
+      jump_r11();
+      a_.bind(miss);  // the run loop's lookup, in C++
+      spill_gprs();
+      a_.mov(x86::rdi, x86::r14);
+      call_c(reinterpret_cast<const void*>(&popek_jit_lookup), false);
+      a_.mov(x86::r11, x86::rax);
+      load_gprs();
+      a_.test(x86::r11, x86::r11);
+      a_.jz(out);
+      jump_r11();
+      a_.bind(out);
+      a_.mov(x86::r8, pack::kEipSet);
+      a_.jmp(exit_r15);
+    }
+
+    labels = {{&out.epilogue, epilogue}, {&out.exit_live, exit_live}, {&out.exit_r15, exit_r15},
+              {&out.access, access},     {&out.writeback, writeback}, {&out.callout, callout},
+              {&out.direct, direct},     {&out.indirect, indirect}};
+    (void)code;
+  }
+
+ private:
   // Where a chain may go on: the budget is not used up, no interrupt line is raised, no
-  // interrupt shadow is pending and the address space is as it was. Flags are saved.
+  // interrupt shadow is pending and the address space is as it was. Flags are in r15.
   void chain_checks(Label out) {
     a_.mov(x86::r11, x86::qword_ptr(x86::r13, kOffIcount));
     a_.cmp(x86::r11, x86::qword_ptr(x86::r14, offsetof(Ctx, until)));
@@ -449,119 +648,60 @@ class Translator {
     a_.cmp(x86::r11, x86::qword_ptr(x86::r14, offsetof(Ctx, generation)));
     a_.jne(out);
   }
-  // Ask popek_jit_lookup for the block at s.eip and jump there; `out` when there is none.
-  void lookup_and_jump(Label out) {
-    spill_gprs();
-    a_.mov(x86::rdi, x86::r14);
-    a_.call(reinterpret_cast<uint64_t>(&popek_jit_lookup));
-    a_.mov(x86::r11, x86::rax);
-    load_gprs();
-    a_.test(x86::r11, x86::r11);
-    a_.jz(out);
+  // Into the next block's body at r11 with the guest flags back in the host's.
+  void jump_r11() {
     a_.mov(x86::r8, x86::r11);  // restore_flags_r15 uses r11
     restore_flags_r15();
     a_.jmp(x86::r8);
   }
-  // The next block through the jump cache (inline), else popek_jit_lookup; `out` when
-  // neither has it. EIP is in CpuState, the flags in r15.
-  void jump_cache_and_jump(Label out) {
-    Label miss = a_.newLabel();
-    // The jump cache, inline.
-    a_.mov(x86::r9d, x86::dword_ptr(x86::r13, kOffEip));
-    a_.mov(x86::r10d, x86::dword_ptr(x86::r13, seg_base_off(cpu::CS)));
-    a_.shl(x86::r10, 32);
-    a_.or_(x86::r10, x86::r9);
-    a_.mov(x86::r11d, x86::r9d);
-    a_.and_(x86::r11d, kJumpCacheSize - 1);
-    a_.shl(x86::r11d, 6);
-    a_.add(x86::r11, x86::qword_ptr(x86::r14, offsetof(Ctx, jcache)));
-    a_.cmp(x86::r10, x86::qword_ptr(x86::r11, offsetof(JumpEntry, key)));
-    a_.jne(miss);
-    a_.mov(x86::r10, x86::qword_ptr(x86::r14, offsetof(Ctx, stamp)));
-    a_.cmp(x86::r10, x86::qword_ptr(x86::r11, offsetof(JumpEntry, stamp)));
-    a_.jne(miss);
-    a_.mov(x86::r10, x86::qword_ptr(x86::r11, offsetof(JumpEntry, block)));
-    a_.mov(x86::qword_ptr(x86::r14, offsetof(Ctx, block)), x86::r10);
-    a_.mov(x86::r10, x86::qword_ptr(x86::r11, offsetof(JumpEntry, tr)));
-    a_.mov(x86::qword_ptr(x86::r14, offsetof(Ctx, tr)), x86::r10);
-    a_.mov(x86::dword_ptr(x86::r14, offsetof(Ctx, entry_eip)), x86::r9d);
-    a_.mov(x86::r8, x86::qword_ptr(x86::r11, offsetof(JumpEntry, body)));
-    restore_flags_r15();
-    a_.jmp(x86::r8);
-    a_.bind(miss);
-    lookup_and_jump(out);
+};
+
+// ------------------------------------------------------------------ the translator
+
+class Translator : public Moves {
+ public:
+  Translator(x86::Assembler& a, const cpu::Block& b, Translation& t, bool user, const StubAddrs& stubs)
+      : Moves(a), b_(b), t_(t), user_(user), stubs_(stubs) {}
+
+  void translate(Stats& stats);
+  void translate_threaded(Stats& stats);
+  Label body() const { return body_; }
+
+ private:
+  using Emit = std::function<void()>;
+
+  void jmp_stub(const void* stub) { a_.jmp(reinterpret_cast<uint64_t>(stub)); }
+  void call_stub(const void* stub) { a_.call(reinterpret_cast<uint64_t>(stub)); }
+
+  // Leave the block for guest EIP entry+`off` with `retired` native instructions to count,
+  // back to the run loop.
+  void exit_at(uint32_t off, uint32_t retired) {
+    a_.mov(x86::r8, pack::exit(off, retired));
+    jmp_stub(stubs_.exit_live);
   }
   // Leave the block for guest EIP entry+`off` (a direct branch or the fall-through), going
   // on in host code when the target is translated.
   void chain_exit(uint32_t off, uint32_t retired) {
-    if (no_chain_) return exit_at(off, retired);
     save_flags_r15();
     add_icount(retired);
-    Label out = a_.newLabel();
-    chain_checks(out);
     const int64_t in_page = static_cast<int64_t>(b_.phys & 0xFFF) + static_cast<int32_t>(off);
     if (in_page >= 0 && in_page < 4096) {
       auto slot = std::make_unique<ChainSlot>();
       slot->target_off = off;
       slot->owner = &t_;
-      Label link = a_.newLabel();
       a_.mov(x86::r10, reinterpret_cast<uint64_t>(slot.get()));
       t_.slots.push_back(std::move(slot));
-      a_.mov(x86::r11, x86::qword_ptr(x86::r10, offsetof(ChainSlot, body)));
-      a_.test(x86::r11, x86::r11);
-      a_.jz(link);
-      a_.mov(x86::r9, x86::qword_ptr(x86::r10, offsetof(ChainSlot, block)));
-      a_.mov(x86::qword_ptr(x86::r14, offsetof(Ctx, block)), x86::r9);
-      a_.mov(x86::r9, x86::qword_ptr(x86::r10, offsetof(ChainSlot, tr)));
-      a_.mov(x86::qword_ptr(x86::r14, offsetof(Ctx, tr)), x86::r9);
-      a_.mov(x86::r9d, x86::dword_ptr(x86::r14, offsetof(Ctx, entry_eip)));
-      a_.lea(x86::r9d, x86::ptr(x86::r9, static_cast<int32_t>(off)));
-      a_.mov(x86::dword_ptr(x86::r14, offsetof(Ctx, entry_eip)), x86::r9d);
-      a_.mov(x86::r8, x86::r11);
-      restore_flags_r15();
-      a_.jmp(x86::r8);
-      a_.bind(link);
-      spill_gprs();
-      a_.mov(x86::rdi, x86::r14);
-      a_.mov(x86::rsi, x86::r10);
-      a_.call(reinterpret_cast<uint64_t>(&popek_jit_link));
-      a_.mov(x86::r11, x86::rax);
-      load_gprs();
-      a_.test(x86::r11, x86::r11);
-      a_.jz(out);
-      a_.mov(x86::r8, x86::r11);
-      restore_flags_r15();
-      a_.jmp(x86::r8);
+      jmp_stub(stubs_.direct);
     } else {
       set_eip(off);
-      jump_cache_and_jump(out);
+      jmp_stub(stubs_.indirect);
     }
-    a_.bind(out);
-    restore_flags_r15();
-    spill_flags();
-    spill_gprs();
-    set_eip(off);
-    a_.jmp(exit_);
   }
   // The same for an indirect branch: EIP is already in CpuState.
   void lookup_exit(uint32_t retired) {
-    if (no_chain_) {
-      spill_flags();
-      spill_gprs();
-      add_icount(retired);
-      a_.jmp(exit_);
-      return;
-    }
     save_flags_r15();
     add_icount(retired);
-    Label out = a_.newLabel();
-    chain_checks(out);
-    jump_cache_and_jump(out);
-    a_.bind(out);
-    restore_flags_r15();
-    spill_flags();
-    spill_gprs();
-    a_.jmp(exit_);
+    jmp_stub(stubs_.indirect);
   }
 
   // --- pieces of instructions
@@ -585,8 +725,9 @@ class Translator {
   // lookup, then `op` on [r10]; `after` runs once the access succeeded (register updates,
   // flag-free); `finish` ends the block when the instruction is a branch. The slow path
   // runs `op` on whatever the softmmu returned and writes a bounced store back.
+  // `smc_target` / `smc_eip_set`: where a branch goes when its store changed code.
   void access(unsigned i, unsigned seg, unsigned size, Kind kind, const Emit& op, const Emit& after,
-              const Emit& finish) {
+              const Emit& finish, std::optional<uint32_t> smc_target = std::nullopt, bool smc_eip_set = false) {
     t_.seg_mask |= static_cast<uint8_t>(1u << seg);
     a_.mov(x86::r9d, x86::dword_ptr(x86::r13, seg_base_off(seg)));
     a_.lea(x86::r9d, x86::ptr(x86::r9, x86::r8));
@@ -615,50 +756,32 @@ class Translator {
     if (after) after();
     if (finish) finish();
 
-    const uint32_t off = off_, pending = pending_, next = off_ + b_.insns[i].len;
+    const uint32_t site = pack::site(off_, pending_, desc::make(seg, size, kind));
+    const uint32_t pending = pending_, next = off_ + b_.insns[i].len;
     deferred_.push_back([=, this] {
-      Label fault = a_.newLabel();
       a_.bind(slow);
-      spill_gprs();
-      set_eip(off);
-      a_.mov(x86::rdi, x86::r14);
-      a_.mov(x86::esi, x86::r8d);
-      a_.mov(x86::edx, x86::r15d);
-      a_.mov(x86::ecx, desc::make(seg, size, kind));
-      a_.call(reinterpret_cast<uint64_t>(&popek_jit_access));
-      a_.test(x86::rax, x86::rax);
-      a_.jz(fault);
-      a_.mov(x86::r10, x86::rax);
-      load_gprs();
+      a_.mov(x86::r11d, site);
+      call_stub(stubs_.access);  // faults leave the block from the stub
       restore_flags_r15();
       op();
       if (kind != kRead) {
         Label smc = a_.newLabel();
         save_flags_r15();
-        spill_gprs();
-        a_.mov(x86::rdi, x86::r14);
-        a_.call(reinterpret_cast<uint64_t>(&popek_jit_writeback));
-        a_.mov(x86::r11d, x86::eax);
-        load_gprs();
+        call_stub(stubs_.writeback);
         a_.test(x86::r11d, x86::r11d);
         a_.jnz(smc);
         restore_flags_r15();
         a_.jmp(done);
-        // The store changed this block's code: finish the instruction and leave.
+        // The store changed code: finish the instruction and go back to the run loop, as
+        // the interpreter does. (Flags are in r15.)
         a_.bind(smc);
-        // The store changed code: back to the run loop, as the interpreter does.
-        restore_flags_r15();
         if (after) after();
-        no_chain_ = true;
-        if (finish) finish();
-        else exit_at(next, pending + 1);
-        no_chain_ = false;
+        a_.mov(x86::r8, smc_eip_set ? pack::exit(0, pending + 1) | pack::kEipSet
+                                    : pack::exit(smc_target ? *smc_target : next, pending + 1));
+        jmp_stub(stubs_.exit_r15);
       } else {
         a_.jmp(done);
       }
-      a_.bind(fault);
-      add_icount(pending);
-      a_.jmp(exit_);
     });
   }
 
@@ -677,7 +800,6 @@ class Translator {
   bool emit_generic(const Insn& in, unsigned i, InstId id, bool dry);
   void callout(unsigned i, bool last);
 
-  x86::Assembler& a_;
   const cpu::Block& b_;
   Translation& t_;
   bool user_;
@@ -686,7 +808,7 @@ class Translator {
   uint32_t off_ = 0;      // EIP offset of the instruction being translated
   uint32_t pending_ = 0;  // native instructions retired since icount was last written
   bool ended_ = false;    // the block's exits are emitted
-  bool no_chain_ = false; // exits return to the run loop (after a store into code)
+  const StubAddrs& stubs_;
   std::vector<Emit> deferred_;
 };
 
@@ -1016,7 +1138,7 @@ bool Translator::native(const Insn& in, unsigned i, uint32_t live_after, bool dr
       if (o0.kind == OpKind::Imm) {
         const uint32_t target = next + o0.disp;
         access(i, cpu::SS, 4, kWrite, push_ret, [this] { a_.lea(x86::r12d, x86::ptr(x86::r12, -4)); },
-               [this, target, retired] { chain_exit(target, retired); });
+               [this, target, retired] { chain_exit(target, retired); }, target);
       } else {
         const x86::Gp r = kG32[o0.reg];
         access(i, cpu::SS, 4, kWrite, push_ret,
@@ -1024,7 +1146,7 @@ bool Translator::native(const Insn& in, unsigned i, uint32_t live_after, bool dr
                  a_.mov(x86::dword_ptr(x86::r13, kOffEip), r);
                  a_.lea(x86::r12d, x86::ptr(x86::r12, -4));
                },
-               [this, retired] { lookup_exit(retired); });
+               [this, retired] { lookup_exit(retired); }, std::nullopt, true);
       }
       ended_ = true;
       return true;
@@ -1116,23 +1238,13 @@ bool Translator::native(const Insn& in, unsigned i, uint32_t live_after, bool dr
 }
 
 void Translator::callout(unsigned i, bool last) {
-  spill_flags();
-  spill_gprs();
-  add_icount(pending_);
+  a_.mov(x86::r8d, pack::site(off_, pending_, i));
   pending_ = 0;
-  set_eip(off_);
-  a_.mov(x86::rdi, x86::r14);
-  a_.mov(x86::esi, i);
-  a_.call(reinterpret_cast<uint64_t>(&popek_jit_callout));
+  call_stub(stubs_.callout);  // back here only to go on with the block
   if (last) {
-    a_.jmp(exit_);
+    a_.jmp(exit_);  // CpuState is up to date
     ended_ = true;
-    return;
   }
-  a_.test(x86::eax, x86::eax);
-  a_.jz(exit_);
-  load_gprs();
-  load_flags();
 }
 
 void Translator::translate(Stats& stats) {
@@ -1231,22 +1343,20 @@ void Translator::translate_threaded(Stats& stats) {
 // ------------------------------------------------------------------ Native
 
 struct Native::Impl {
-  Impl(cpu::Cpu& c, unsigned hot) : cpu(c), hot_threshold(hot) {}
+  Impl(cpu::Cpu& c, unsigned hot, size_t max) : cpu(c), hot_threshold(hot), max_code(max) {}
   cpu::Cpu& cpu;
   unsigned hot_threshold;
+  size_t max_code;
   JitRuntime rt;
+  StubAddrs stubs;
   Ctx ctx{};
   std::vector<JumpEntry> jcache = std::vector<JumpEntry>(kJumpCacheSize);
   uint64_t code_generation = ~0ull;
   size_t live_code = 0;  // bytes of host code of blocks not yet released
 };
 
-namespace {
-constexpr size_t kMaxCode = 64u << 20;  // code-cache bound: flushed and refilled beyond
-}
-
-Native::Native(cpu::Cpu& cpu, unsigned hot_threshold)
-    : impl_(std::make_unique<Impl>(cpu, hot_threshold)) {
+Native::Native(cpu::Cpu& cpu, unsigned hot_threshold, size_t max_code)
+    : impl_(std::make_unique<Impl>(cpu, hot_threshold, max_code)) {
   Ctx& x = impl_->ctx;
   x.cpu = &cpu;
   x.state = &cpu.s;
@@ -1254,15 +1364,30 @@ Native::Native(cpu::Cpu& cpu, unsigned hot_threshold)
   x.stats = &stats;
   x.intr = cpu.intr_line();
   x.jcache = impl_->jcache.data();
+  // The shared stubs.
+  CodeHolder code;
+  code.init(impl_->rt.environment());
+  ErrorRecorder errors;
+  code.setErrorHandler(&errors);
+  x86::Assembler a(&code);
+  StubBuilder builder(a);
+  std::vector<std::pair<const void**, Label>> labels;
+  builder.build(impl_->stubs, code, labels);
+  void* base = nullptr;
+  POPEK_ASSERT(cpu, !errors.failed && impl_->rt.add(&base, &code) == kErrorOk);
+  for (auto& [addr, label] : labels) *addr = static_cast<const uint8_t*>(base) + code.labelOffsetFromBase(label);
   x.mmu_generation = &cpu.mmu().generation;
 }
 
 Native::~Native() = default;
 
+// A full code cache is emptied between blocks. Only the host code goes: the decoded
+// blocks stay, and with them the write-tracking of code pages that decides where a
+// store into code ends a block, so the interpreter and the JIT still end blocks alike.
 void Native::maintain(cpu::Cpu& cpu) {
-  if (impl_->live_code > kMaxCode) {
+  if (impl_->live_code > impl_->max_code) {
     ++stats.cache_flushes;
-    cpu.flush_code_cache();
+    cpu.drop_translations();
   }
 }
 
@@ -1278,7 +1403,7 @@ bool Native::run(cpu::Cpu& cpu, cpu::Block& block) {
       code.setErrorHandler(&errors);
       x86::Assembler a(&code);
       t->user = cpu.s.cpl == 3;
-      Translator tr(a, block, *t, t->user);
+      Translator tr(a, block, *t, t->user, m.stubs);
       if (block.mode == cpu::CodeMode::Prot32) {
         tr.translate(stats);
       } else {

@@ -35,8 +35,9 @@ struct Stats {
 
 class Native final : public cpu::BlockRunner {
  public:
-  // Blocks are translated on their `hot_threshold`-th execution.
-  explicit Native(cpu::Cpu& cpu, unsigned hot_threshold = 2);
+  // Blocks are translated on their `hot_threshold`-th execution; beyond `max_code` bytes of
+  // host code, all of it is dropped (between blocks) and translation starts again.
+  explicit Native(cpu::Cpu& cpu, unsigned hot_threshold = 2, size_t max_code = 64u << 20);
   ~Native() override;
   bool run(cpu::Cpu& cpu, cpu::Block& block) override;
   void release(cpu::Block& block) override;
