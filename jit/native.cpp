@@ -27,6 +27,8 @@
 // looks at interrupts and timers at the same instruction counts under both engines.
 #include "jit/native.h"
 
+#include "jit/host_flags.h"
+
 #include <Zydis/Zydis.h>
 #include <asmjit/asmjit.h>
 
@@ -324,29 +326,10 @@ extern "C" const void* popek_jit_link(Ctx* ctx, ChainSlot* slot) {
 // sees them for the form at hand (e.g. a shift by an immediate count).
 struct FlagFx {
   uint32_t read = 0, must = 0, undef = 0;
+  // SHL/SHR/SAR by an immediate: the interpreter clears AF (undefined); where the host
+  // sets it otherwise and AF is live, the translator clears it after the host instruction.
+  bool clear_af = false;
 };
-
-// Whether the host clears AF for AND/OR/XOR/TEST as the interpreter does (the SDM leaves it
-// undefined; processors clear it). Probed once, so a host that differs makes these
-// instructions honour flag liveness instead of being assumed equal.
-bool host_logic_clears_af() {
-  static const bool clears = [] {
-    uint64_t f;
-    asm volatile(
-        "pushfq\n\t"
-        "orq $0x10, (%%rsp)\n\t"
-        "popfq\n\t"
-        "movl $3, %%eax\n\t"
-        "andl $1, %%eax\n\t"
-        "pushfq\n\t"
-        "popq %0\n\t"
-        : "=r"(f)
-        :
-        : "rax", "cc");
-    return (f & 0x10) == 0;
-  }();
-  return clears;
-}
 
 // ------------------------------------------------------------------ host registers
 
@@ -660,8 +643,9 @@ class StubBuilder : public Moves {
 
 class Translator : public Moves {
  public:
-  Translator(x86::Assembler& a, const cpu::Block& b, Translation& t, bool user, const StubAddrs& stubs)
-      : Moves(a), b_(b), t_(t), user_(user), stubs_(stubs) {}
+  Translator(x86::Assembler& a, const cpu::Block& b, Translation& t, bool user, const StubAddrs& stubs,
+             HostFlagsProbe& probe)
+      : Moves(a), b_(b), t_(t), user_(user), stubs_(stubs), probe_(probe) {}
 
   void translate(Stats& stats);
   void translate_threaded(Stats& stats);
@@ -795,9 +779,9 @@ class Translator : public Moves {
     }
   }
 
-  FlagFx flag_fx(const Insn& in) const;
+  FlagFx flag_fx(const Insn& in);
   bool native(const Insn& in, unsigned i, uint32_t live_after, bool dry);
-  bool emit_generic(const Insn& in, unsigned i, InstId id, bool dry);
+  bool emit_generic(const Insn& in, unsigned i, InstId id, uint32_t live_after, bool dry);
   void callout(unsigned i, bool last);
 
   const cpu::Block& b_;
@@ -809,6 +793,7 @@ class Translator : public Moves {
   uint32_t pending_ = 0;  // native instructions retired since icount was last written
   bool ended_ = false;    // the block's exits are emitted
   const StubAddrs& stubs_;
+  HostFlagsProbe& probe_;
   std::vector<Emit> deferred_;
 };
 
@@ -827,7 +812,7 @@ bool is_reg(const cpu::Operand& op) {
          (op.rclass == RegClass::Gpr8 || op.rclass == RegClass::Gpr16 || op.rclass == RegClass::Gpr32);
 }
 
-FlagFx Translator::flag_fx(const Insn& in) const {
+FlagFx Translator::flag_fx(const Insn& in) {
   using namespace cpu::flag;
   const auto m = static_cast<ZydisMnemonic>(in.mnemonic);
   FlagFx fx;
@@ -848,7 +833,7 @@ FlagFx Translator::flag_fx(const Insn& in) const {
       break;
     case ZYDIS_MNEMONIC_AND: case ZYDIS_MNEMONIC_OR: case ZYDIS_MNEMONIC_XOR: case ZYDIS_MNEMONIC_TEST:
       fx.must = kArith;
-      if (!host_logic_clears_af()) fx.undef = AF;
+      fx.undef = AF;
       break;
     case ZYDIS_MNEMONIC_IMUL: case ZYDIS_MNEMONIC_MUL:
       fx.must = kArith;
@@ -904,6 +889,14 @@ FlagFx Translator::flag_fx(const Insn& in) const {
       // Conditional instructions read the flags they test; data movement leaves them.
       if (reads_condition(in)) fx.read = kArith;
       break;
+  }
+  // Undefined flags that this host computes as the interpreter does are as good as defined.
+  if (fx.undef) fx.undef &= ~probe_.agreeing(in, fx.undef);
+  const bool shift_imm = (m == ZYDIS_MNEMONIC_SHL || m == ZYDIS_MNEMONIC_SHR || m == ZYDIS_MNEMONIC_SAR) &&
+                         in.ops[1].kind == OpKind::Imm && (in.ops[1].disp & 31) != 0;
+  if (shift_imm && (fx.undef & AF)) {
+    fx.undef &= ~AF;
+    fx.clear_af = true;
   }
   return fx;
 }
@@ -978,7 +971,7 @@ InstId generic_inst(const Insn& in) {
   return Inst::kIdNone;
 }
 
-bool Translator::emit_generic(const Insn& in, unsigned i, InstId id, bool dry) {
+bool Translator::emit_generic(const Insn& in, unsigned i, InstId id, uint32_t live_after, bool dry) {
   int mem = -1;
   for (unsigned k = 0; k < in.nops; ++k) {
     const cpu::Operand& op = in.ops[k];
@@ -1013,7 +1006,15 @@ bool Translator::emit_generic(const Insn& in, unsigned i, InstId id, bool dry) {
   Operand_ o[3];
   for (unsigned k = 0; k < in.nops; ++k) o[k] = host_operand(in, static_cast<int>(k));
   const unsigned n = in.nops;
-  const Emit op = [this, id, o, n] { a_.emitOpArray(id, o, n); };
+  const bool clear_af = flag_fx(in).clear_af && (live_after & cpu::flag::AF);
+  const Emit op = [this, id, o, n, clear_af] {
+    a_.emitOpArray(id, o, n);
+    if (clear_af) {
+      save_flags_r15();
+      a_.and_(x86::r15d, ~(cpu::flag::AF << 8));
+      restore_flags_r15();
+    }
+  };
   if (mem >= 0) {
     emit_ea(in.ops[mem]);
     access(i, in.ops[mem].seg, in.ops[mem].size, kind, op, nullptr, nullptr);
@@ -1234,7 +1235,7 @@ bool Translator::native(const Insn& in, unsigned i, uint32_t live_after, bool dr
   }
   const InstId id = generic_inst(in);
   if (id == x86::Inst::kIdNone) return false;
-  return emit_generic(in, i, id, dry);
+  return emit_generic(in, i, id, live_after, dry);
 }
 
 void Translator::callout(unsigned i, bool last) {
@@ -1253,9 +1254,11 @@ void Translator::translate(Stats& stats) {
   // emitted natively. A callout reads every flag (it writes them back to CpuState), and
   // so does an instruction that may fault (the exception sees the flags exactly).
   std::vector<uint8_t> is_native(n);
+  std::vector<uint32_t> live_after(n);
   uint32_t live = kArith;
   for (size_t k = n; k-- > 0;) {
     const Insn& in = b_.insns[k];
+    live_after[k] = live;
     is_native[k] = native(in, static_cast<unsigned>(k), live, true);
     if (!is_native[k] || may_fault_native(in)) {
       live = kArith;
@@ -1290,8 +1293,7 @@ void Translator::translate(Stats& stats) {
   for (size_t k = 0; k < n; ++k) {
     const Insn& in = b_.insns[k];
     if (is_native[k]) {
-      // The liveness used to decide is recomputed identically here.
-      native(in, static_cast<unsigned>(k), 0, false);
+      native(in, static_cast<unsigned>(k), live_after[k], false);
       ++stats.insns_native;
     } else {
       callout(static_cast<unsigned>(k), k + 1 == n);
@@ -1343,12 +1345,13 @@ void Translator::translate_threaded(Stats& stats) {
 // ------------------------------------------------------------------ Native
 
 struct Native::Impl {
-  Impl(cpu::Cpu& c, unsigned hot, size_t max) : cpu(c), hot_threshold(hot), max_code(max) {}
+  Impl(cpu::Cpu& c, unsigned hot, size_t max) : cpu(c), hot_threshold(hot), max_code(max), probe(c, rt) {}
   cpu::Cpu& cpu;
   unsigned hot_threshold;
   size_t max_code;
   JitRuntime rt;
   StubAddrs stubs;
+  HostFlagsProbe probe;
   Ctx ctx{};
   std::vector<JumpEntry> jcache = std::vector<JumpEntry>(kJumpCacheSize);
   uint64_t code_generation = ~0ull;
@@ -1403,7 +1406,7 @@ bool Native::run(cpu::Cpu& cpu, cpu::Block& block) {
       code.setErrorHandler(&errors);
       x86::Assembler a(&code);
       t->user = cpu.s.cpl == 3;
-      Translator tr(a, block, *t, t->user, m.stubs);
+      Translator tr(a, block, *t, t->user, m.stubs, m.probe);
       if (block.mode == cpu::CodeMode::Prot32) {
         tr.translate(stats);
       } else {
