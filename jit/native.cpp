@@ -56,6 +56,7 @@ namespace flag = cpu::flag;
 namespace {
 
 constexpr uint32_t kArith = flag::ARITH;  // 0x8D5
+constexpr uint32_t kSzap = flag::SF | flag::ZF | flag::AF | flag::PF;
 
 struct Translation;
 
@@ -329,6 +330,10 @@ struct FlagFx {
   // SHL/SHR/SAR by an immediate: the interpreter clears AF (undefined); where the host
   // sets it otherwise and AF is live, the translator clears it after the host instruction.
   bool clear_af = false;
+  // MUL/IMUL: the interpreter sets SF ZF PF from the low half of the product and clears AF
+  // (all undefined); where the host differs and they are live, the translator recomputes
+  // them with TEST after the host instruction, keeping CF and OF.
+  bool mul_szp = false;
 };
 
 // ------------------------------------------------------------------ host registers
@@ -688,6 +693,17 @@ class Translator : public Moves {
     jmp_stub(stubs_.indirect);
   }
 
+  // SF ZF PF from the low half of a product, AF cleared, CF and OF kept (after MUL/IMUL).
+  void fix_mul_flags(const x86::Gp& low) {
+    a_.seto(x86::r9b);
+    a_.test(low, low);
+    save_flags_r15();
+    a_.movzx(x86::r9d, x86::r9b);
+    a_.imul(x86::r9d, x86::r9d, 0x101);  // CF (AH bit 0) and OF (AL)
+    a_.or_(x86::r15d, x86::r9d);
+    restore_flags_r15();
+  }
+
   // --- pieces of instructions
   void emit_ea(const cpu::Operand& op) {
     const bool has_base = op.base != cpu::kNoReg, has_index = op.index != cpu::kNoReg;
@@ -898,6 +914,15 @@ FlagFx Translator::flag_fx(const Insn& in) {
     fx.undef &= ~AF;
     fx.clear_af = true;
   }
+  if ((m == ZYDIS_MNEMONIC_MUL || m == ZYDIS_MNEMONIC_IMUL) && fx.undef) {
+    Insn test;  // TEST's AF must come out cleared, as the interpreter's
+    test.mnemonic = ZYDIS_MNEMONIC_TEST;
+    test.ops[0].size = in.ops[0].size;
+    if (probe_.agreeing(test, AF) == AF) {
+      fx.undef &= ~(SF | ZF | AF | PF);
+      fx.mul_szp = true;
+    }
+  }
   return fx;
 }
 
@@ -1006,14 +1031,18 @@ bool Translator::emit_generic(const Insn& in, unsigned i, InstId id, uint32_t li
   Operand_ o[3];
   for (unsigned k = 0; k < in.nops; ++k) o[k] = host_operand(in, static_cast<int>(k));
   const unsigned n = in.nops;
-  const bool clear_af = flag_fx(in).clear_af && (live_after & cpu::flag::AF);
-  const Emit op = [this, id, o, n, clear_af] {
+  const FlagFx fx = flag_fx(in);
+  const bool clear_af = fx.clear_af && (live_after & cpu::flag::AF);
+  const bool mul_szp = fx.mul_szp && (live_after & kSzap);
+  const x86::Gp low = is_reg(in.ops[0]) ? greg(in.ops[0].reg, in.ops[0].size) : x86::Gp();
+  const Emit op = [this, id, o, n, clear_af, mul_szp, low] {
     a_.emitOpArray(id, o, n);
     if (clear_af) {
       save_flags_r15();
       a_.and_(x86::r15d, ~(cpu::flag::AF << 8));
       restore_flags_r15();
     }
+    if (mul_szp) fix_mul_flags(low);
   };
   if (mem >= 0) {
     emit_ea(in.ops[mem]);
@@ -1084,9 +1113,11 @@ bool Translator::native(const Insn& in, unsigned i, uint32_t live_after, bool dr
       const InstId id = in.mnemonic == ZYDIS_MNEMONIC_MUL ? x86::Inst::kIdMul : x86::Inst::kIdImul;
       const unsigned size = o0.size;
       const Operand_ src = host_operand(in, 0);
-      const Emit op = [this, id, size, src] {
+      const bool mul_szp = flag_fx(in).mul_szp && (live_after & kSzap);
+      const Emit op = [this, id, size, src, mul_szp] {
         if (size == 1) a_.emit(id, x86::ax, src);
         else a_.emit(id, greg(cpu::EDX, size), greg(cpu::EAX, size), src);
+        if (mul_szp) fix_mul_flags(greg(cpu::EAX, size));  // AL, AX or EAX: the low half
       };
       if (o0.kind == OpKind::Mem) {
         emit_ea(o0);
