@@ -48,7 +48,7 @@ constexpr OptionSpec kOptions[] = {
     {"no-reboot", "no-reboot", false, "exit instead of resetting when the guest resets"},
     {"d", "debug", true, "trace channels, comma separated (-d help lists them)"},
     {"D", "logfile", true, "write -d output to FILE instead of stderr"},
-    {"engine", "engine", true, "execution engine: interp or jit (default interp)"},
+    {"engine", "engine", true, "execution engine: jit or interp (default jit)"},
     {"pg-report", "pg-report", false, "print the sensitive-instruction census at exit"},
     {"stats", "stats", false, "print execution statistics at exit"},
     {nullptr, "jit-cache", true, "host code cache of the JIT (MiB, or K/M/G suffix; default 64M)"},

@@ -33,8 +33,8 @@ struct MachineConfig {
   std::string initrd_path;
   // Kernel command line after the kernel's path (-append).
   std::string append;
-  // Execution engine (--engine).
-  Engine engine = Engine::Interp;
+  // Execution engine (--engine): the JIT by default, the reference interpreter on request.
+  Engine engine = Engine::Jit;
   // Bound of the JIT's host code; beyond it the code is dropped and retranslated (--jit-cache).
   uint64_t jit_cache_bytes = 64ull << 20;
   // Character backend of COM1 (-serial: stdio, file:PATH or none).

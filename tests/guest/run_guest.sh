@@ -3,8 +3,8 @@
 # with the expected text.
 #
 # usage: run_guest.sh MODE EMULATOR KIND IMAGE EXPECTED [DEPARTURES]
-#   MODE        popek | popek-jit | popek-lockstep | qemu   (popek-jit adds
-#               --engine=jit; popek-lockstep adds --engine=jit --lockstep: the
+#   MODE        popek | popek-jit | popek-lockstep | qemu   (popek runs the
+#               interpreter, --engine=interp; popek-jit adds --engine=jit --stats; popek-lockstep adds --engine=jit --lockstep: the
 #               interpreter runs beside the JIT, a difference exits with status 3
 #               and a report on stderr; qemu adds
 #               -M isapc -cpu pentium2 -monitor none; the CPU model is the
@@ -40,7 +40,7 @@ case $kind in
     *) echo "bad kind: $kind" >&2; exit 2 ;;
 esac
 case $mode in
-    popek) machopts= ;;
+    popek) machopts=--engine=interp ;;
     popek-jit) machopts="--engine=jit --stats" ;;
     popek-lockstep) machopts="--engine=jit --lockstep" ;;
     qemu)  cpu=pentium2

@@ -117,7 +117,7 @@ TEST_F(Cli, Defaults) {
   EXPECT_EQ(c.debugcon, "none");
   EXPECT_EQ(c.debug_exit_iobase, 0xF4);
   EXPECT_EQ(c.debug_exit_iosize, 4);
-  EXPECT_EQ(c.engine, Engine::Interp);
+  EXPECT_EQ(c.engine, Engine::Jit);  // the default
   EXPECT_FALSE(c.no_reboot);
   EXPECT_FALSE(c.pg_report);
   EXPECT_FALSE(c.stats);
