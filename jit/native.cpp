@@ -750,7 +750,9 @@ class Translator : public Moves {
     a_.and_(x86::r11d, 0xFFF);
     a_.add(x86::r11, x86::qword_ptr(x86::r10, arr + offsetof(mmu::TlbEntry, host)));
     a_.mov(x86::r10, x86::r11);
-    restore_flags_r15();
+    const bool restore = restore_;
+    restore_ = true;
+    if (restore) restore_flags_r15();
     op();
     a_.bind(done);
     if (after) after();
@@ -762,7 +764,7 @@ class Translator : public Moves {
       a_.bind(slow);
       a_.mov(x86::r11d, site);
       call_stub(stubs_.access);  // faults leave the block from the stub
-      restore_flags_r15();
+      if (restore) restore_flags_r15();
       op();
       if (kind != kRead) {
         Label smc = a_.newLabel();
@@ -810,6 +812,10 @@ class Translator : public Moves {
   bool ended_ = false;    // the block's exits are emitted
   const StubAddrs& stubs_;
   HostFlagsProbe& probe_;
+  // Whether the next access() puts the guest flags back into the host's before its
+  // operation: not when the operation needs none of them (it overwrites every live one).
+  // The flags are saved all the same, for a fault to report them.
+  bool restore_ = true;
   std::vector<Emit> deferred_;
 };
 
@@ -1046,6 +1052,7 @@ bool Translator::emit_generic(const Insn& in, unsigned i, InstId id, uint32_t li
   };
   if (mem >= 0) {
     emit_ea(in.ops[mem]);
+    restore_ = ((fx.read | (live_after & ~fx.must)) & kArith) != 0;
     access(i, in.ops[mem].seg, in.ops[mem].size, kind, op, nullptr, nullptr);
   } else {
     op();
@@ -1121,6 +1128,7 @@ bool Translator::native(const Insn& in, unsigned i, uint32_t live_after, bool dr
       };
       if (o0.kind == OpKind::Mem) {
         emit_ea(o0);
+        restore_ = false;  // MUL writes every flag (and reads none)
         access(i, o0.seg, size, kRead, op, nullptr, nullptr);
       } else {
         op();
@@ -1136,6 +1144,7 @@ bool Translator::native(const Insn& in, unsigned i, uint32_t live_after, bool dr
       t_.ss32 = true;
       const Operand_ src = o0.kind == OpKind::Imm ? Operand_(Imm(static_cast<int32_t>(o0.disp))) : Operand_(kG32[o0.reg]);
       a_.lea(x86::r8d, x86::ptr(x86::r12, -4));
+      restore_ = (live_after & kArith) != 0;
       access(i, cpu::SS, 4, kWrite, [this, src] { a_.emit(x86::Inst::kIdMov, x86::dword_ptr(x86::r10), src); },
              [this] { a_.lea(x86::r12d, x86::ptr(x86::r12, -4)); }, nullptr);
       ++pending_;
@@ -1149,6 +1158,7 @@ bool Translator::native(const Insn& in, unsigned i, uint32_t live_after, bool dr
       t_.ss32 = true;
       const x86::Gp dst = kG32[o0.reg];
       a_.mov(x86::r8d, x86::r12d);
+      restore_ = (live_after & kArith) != 0;
       access(i, cpu::SS, 4, kRead, [this, dst] { a_.mov(dst, x86::dword_ptr(x86::r10)); },
              [this] { a_.lea(x86::r12d, x86::ptr(x86::r12, 4)); }, nullptr);
       ++pending_;

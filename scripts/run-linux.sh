@@ -3,7 +3,7 @@
 # to an interactive shell on the serial console. The test disk is attached with
 # -snapshot, so the image is never changed. Ctrl-A x quits, Ctrl-A h lists the escapes;
 # `exit` in the shell reboots, which ends popek (-no-reboot). Extra arguments go to popek
-# (e.g. --engine=jit, --pg-report, --stats). -icount sleep=on paces the idle guest to the host
+# (e.g. --engine=interp, --pg-report, --stats). -icount sleep=on paces the idle guest to the host
 # clock, so a shell waiting for input costs no host CPU.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -228,7 +228,7 @@ TEST(HostCode, Lea) { expect_delta("lea eax, [ebx+ecx*4+8]", {0x8D, 0x44, 0x8B, 
 
 TEST(HostCode, LoadThroughTlb) { expect_delta("mov eax, [ebx+4]", {0x8B, 0x43, 0x04}, 27, 36); }
 TEST(HostCode, Store) { expect_delta("mov [ebx+4], eax", {0x89, 0x43, 0x04}, 27, 51); }
-TEST(HostCode, ReadModifyWrite) { expect_delta("add [ebx], eax", {0x01, 0x03}, 27, 51); }
+TEST(HostCode, ReadModifyWrite) { expect_delta("add [ebx], eax", {0x01, 0x03}, 22, 41); }
 TEST(HostCode, PushReg) { expect_delta("push eax", {0x50}, 28, 53); }
 TEST(HostCode, PopReg) { expect_delta("pop ecx", {0x59}, 28, 37); }
 
