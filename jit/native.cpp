@@ -65,8 +65,7 @@ struct Ctx {
   cpu::Cpu* cpu;
   cpu::CpuState* state;
   mmu::TlbEntry (*const* tlb)[mmu::kTlbSize];
-  const cpu::Block* block;
-  const Translation* tr;
+  const cpu::Block* block;  // the block run() entered (call-threaded blocks use it)
   Stats* stats;
   uint32_t entry_eip;  // EIP at block entry: instruction EIPs are entry_eip + offset
   // Accesses that cannot be made in place (MMIO, ROM, write-tracked pages, page-crossing)
@@ -82,6 +81,10 @@ struct Ctx {
   const bool* intr;
   const uint64_t* mmu_generation;
   uint64_t generation;  // mmu->generation when the chain started
+  // Set by the helpers when the chain must stop at the next block boundary: the interrupt
+  // line is raised, an interrupt shadow is pending, or the address space changed. (Only
+  // code called from the chain can change these while it runs.)
+  uint8_t stop;
   uint64_t stamp;       // what a jump-cache entry must match (make_stamp)
   struct JumpEntry* jcache;
 };
@@ -94,11 +97,9 @@ struct JumpEntry {
   uint64_t key = ~0ull;  // CS base << 32 | EIP
   uint64_t stamp = 0;
   const void* body = nullptr;
-  const cpu::Block* block = nullptr;
-  const Translation* tr = nullptr;
-  uint64_t pad[3] = {};
+  uint64_t pad = 0;
 };
-static_assert(sizeof(JumpEntry) == 64);
+static_assert(sizeof(JumpEntry) == 32);
 constexpr unsigned kJumpCacheSize = 4096;
 static_assert(std::is_standard_layout_v<Ctx>);
 
@@ -107,10 +108,9 @@ static_assert(std::is_standard_layout_v<Ctx>);
 // one page, so invalidating the target always invalidates the source with it.
 struct ChainSlot {
   const void* body = nullptr;  // the target's code after its prologue, or nullptr
-  const cpu::Block* block = nullptr;
-  const Translation* tr = nullptr;
   uint32_t target_off = 0;     // target EIP - source entry EIP (= physical distance)
   const Translation* owner = nullptr;
+  const cpu::Block* owner_block = nullptr;
 };
 
 // What run() needs to know about a translated block.
@@ -153,6 +153,10 @@ bool guard_ok(const cpu::Cpu& c, const Translation& t) {
   return true;
 }
 
+void update_stop(Ctx* ctx) {
+  ctx->stop = *ctx->intr || ctx->state->irq_shadow || *ctx->mmu_generation != ctx->generation;
+}
+
 uint64_t make_stamp(const cpu::Cpu& c, uint64_t generation) {
   return (generation << 4) | (static_cast<uint64_t>(c.s.cpl) << 2) | (flat_data(c.s.seg[cpu::FS]) ? 2 : 0) |
          (flat_data(c.s.seg[cpu::GS]) ? 1 : 0);
@@ -177,9 +181,10 @@ constexpr uint64_t exit(uint32_t off, uint32_t retired) { return off | (static_c
 
 // Runs one instruction of the current block through the interpreter's Cpu::step. Returns
 // 1 to go on with the block in host code, 0 to leave it (the state is in CpuState).
-extern "C" uint32_t popek_jit_callout(Ctx* ctx, uint32_t site) {
+extern "C" uint32_t popek_jit_callout(Ctx* ctx, uint32_t site, const cpu::Block* block) {
   cpu::Cpu& c = *ctx->cpu;
-  const cpu::Block& b = *ctx->block;
+  const cpu::Block& b = *block;
+  const auto& tr = *static_cast<const Translation*>(b.host_code);
   const uint32_t i = pack::extra(site);
   c.s.icount += pack::pending(site);
   c.s.eip = ctx->entry_eip + pack::off(site);
@@ -187,7 +192,7 @@ extern "C" uint32_t popek_jit_callout(Ctx* ctx, uint32_t site) {
   // A sensitive or privileged instruction may have changed what the translation assumed
   // (segment registers, privilege, CR0.AM/EFLAGS.AC): then the interpreter finishes the
   // block, instruction by instruction, exactly where it would have.
-  if (b.insns[i].census && !guard_ok(c, *ctx->tr)) {
+  if (b.insns[i].census && !guard_ok(c, tr)) {
     ++ctx->stats->guard_misses;
     for (size_t j = i + 1; j < b.insns.size(); ++j) {
       if (!c.step(b.insns[j])) break;
@@ -195,6 +200,7 @@ extern "C" uint32_t popek_jit_callout(Ctx* ctx, uint32_t site) {
     return 0;
   }
   if (b.insns[i].census) ctx->stamp = make_stamp(c, ctx->generation);  // MOV FS, ... (say)
+  update_stop(ctx);
   return 1;
 }
 
@@ -231,12 +237,14 @@ extern "C" uint8_t* popek_jit_access(Ctx* ctx, uint32_t ea, uint32_t flags, uint
   if (st == Status::Ok) st = c.probe_linear(lin, acc, user);
   if (st == Status::Ok && crosses) st = c.probe_linear((lin | 0xFFF) + 1, acc, user);
   if (st == Status::Ok) {
+    update_stop(ctx);  // the walk may have changed the address space's translations
     if (!crosses) {
       if (uint8_t* h = c.mmu().host_for(lin, acc, user)) return h;
     }
     ctx->bounce = 0;
     uint32_t v = 0;
     if (kind != kWrite) st = c.read_linear(lin, size, v, user);
+    update_stop(ctx);  // an MMIO read may raise an interrupt line
     if (st == Status::Ok) {
       ctx->bounce = v;
       ctx->wb_pending = kind != kRead;
@@ -260,6 +268,7 @@ extern "C" uint32_t popek_jit_writeback(Ctx* ctx) {
   const Status st = c.write_linear(ctx->wb_linear, ctx->wb_size, static_cast<uint32_t>(ctx->bounce),
                                    ctx->wb_user);
   POPEK_ASSERT(c, st == Status::Ok);  // both pages were probed for writing
+  update_stop(ctx);
   return c.smc_hit() ? 1 : 0;
 }
 
@@ -286,16 +295,13 @@ extern "C" const void* popek_jit_lookup(Ctx* ctx) {
   const auto* t = static_cast<const Translation*>(b->host_code);
   if (!t->fn || !guard_ok(c, *t)) return nullptr;
   ++ctx->stats->lookup_hits;
-  ctx->block = b;
-  ctx->tr = t;
   ctx->entry_eip = s.eip;
+  update_stop(ctx);
   {
     JumpEntry& e = ctx->jcache[s.eip & (kJumpCacheSize - 1)];
     e.key = (static_cast<uint64_t>(s.seg[cpu::CS].base) << 32) | s.eip;
     e.stamp = ctx->stamp;
     e.body = t->body;
-    e.block = b;
-    e.tr = t;
   }
   return t->body;
 }
@@ -303,20 +309,16 @@ extern "C" const void* popek_jit_lookup(Ctx* ctx) {
 // First traversal of a same-page direct branch: finds the target and fills the slot.
 extern "C" const void* popek_jit_link(Ctx* ctx, ChainSlot* slot) {
   cpu::Cpu& c = *ctx->cpu;
-  cpu::Block* b = c.find_block(ctx->block->phys + slot->target_off, cpu::CodeMode::Prot32);
+  cpu::Block* b = c.find_block(slot->owner_block->phys + slot->target_off, cpu::CodeMode::Prot32);
   if (!b || !b->host_code || b->two_pages) return nullptr;
   const auto* t = static_cast<const Translation*>(b->host_code);
   if (!t->fn) return nullptr;
   if (compatible(*t, *slot->owner)) {
     slot->body = t->body;
-    slot->block = b;
-    slot->tr = t;
     ++ctx->stats->chain_links;
   } else if (!guard_ok(c, *t)) {
     return nullptr;
   }
-  ctx->block = b;
-  ctx->tr = t;
   ctx->entry_eip += slot->target_off;
   return t->body;
 }
@@ -453,7 +455,7 @@ struct StubAddrs {
   const void* exit_r15 = nullptr;  // jump, r8 = pack::exit, guest flags in r15
   const void* access = nullptr;    // call, r8d = ea, r11d = pack::site, flags in r15 -> r10
   const void* writeback = nullptr; // call, flags in r15 -> r11d = 1 when the block must end
-  const void* callout = nullptr;   // call, r8d = pack::site
+  const void* callout = nullptr;   // call, r8d = pack::site, r9 = Block*
   const void* direct = nullptr;    // jump, r10 = ChainSlot*, flags in r15, icount counted
   const void* indirect = nullptr;  // jump, EIP in CpuState, flags in r15, icount counted
 };
@@ -528,10 +530,12 @@ class StubBuilder : public Moves {
     a_.bind(callout);
     {
       Label leave = a_.newLabel();
+      a_.mov(x86::r10, x86::r9);  // spill_flags uses r9
       spill_flags();
       spill_gprs();
       a_.mov(x86::rdi, x86::r14);
       a_.mov(x86::esi, x86::r8d);
+      a_.mov(x86::rdx, x86::r10);
       call_c(reinterpret_cast<const void*>(&popek_jit_callout), true);
       a_.test(x86::eax, x86::eax);
       a_.jz(leave);
@@ -550,10 +554,6 @@ class StubBuilder : public Moves {
       a_.mov(x86::r11, x86::qword_ptr(x86::r10, offsetof(ChainSlot, body)));
       a_.test(x86::r11, x86::r11);
       a_.jz(link);
-      a_.mov(x86::r9, x86::qword_ptr(x86::r10, offsetof(ChainSlot, block)));
-      a_.mov(x86::qword_ptr(x86::r14, offsetof(Ctx, block)), x86::r9);
-      a_.mov(x86::r9, x86::qword_ptr(x86::r10, offsetof(ChainSlot, tr)));
-      a_.mov(x86::qword_ptr(x86::r14, offsetof(Ctx, tr)), x86::r9);
       a_.mov(x86::r9d, x86::dword_ptr(x86::r10, offsetof(ChainSlot, target_off)));
       a_.add(x86::dword_ptr(x86::r14, offsetof(Ctx, entry_eip)), x86::r9d);
       jump_r11();
@@ -585,17 +585,13 @@ class StubBuilder : public Moves {
       a_.or_(x86::r10, x86::r9);
       a_.mov(x86::r11d, x86::r9d);
       a_.and_(x86::r11d, kJumpCacheSize - 1);
-      a_.shl(x86::r11d, 6);
+      a_.shl(x86::r11d, 5);
       a_.add(x86::r11, x86::qword_ptr(x86::r14, offsetof(Ctx, jcache)));
       a_.cmp(x86::r10, x86::qword_ptr(x86::r11, offsetof(JumpEntry, key)));
       a_.jne(miss);
       a_.mov(x86::r10, x86::qword_ptr(x86::r14, offsetof(Ctx, stamp)));
       a_.cmp(x86::r10, x86::qword_ptr(x86::r11, offsetof(JumpEntry, stamp)));
       a_.jne(miss);
-      a_.mov(x86::r10, x86::qword_ptr(x86::r11, offsetof(JumpEntry, block)));
-      a_.mov(x86::qword_ptr(x86::r14, offsetof(Ctx, block)), x86::r10);
-      a_.mov(x86::r10, x86::qword_ptr(x86::r11, offsetof(JumpEntry, tr)));
-      a_.mov(x86::qword_ptr(x86::r14, offsetof(Ctx, tr)), x86::r10);
       a_.mov(x86::dword_ptr(x86::r14, offsetof(Ctx, entry_eip)), x86::r9d);
       a_.mov(x86::r11, x86::qword_ptr(x86::r11, offsetof(JumpEntry, body)));
       jump_r11();
@@ -626,14 +622,7 @@ class StubBuilder : public Moves {
     a_.mov(x86::r11, x86::qword_ptr(x86::r13, kOffIcount));
     a_.cmp(x86::r11, x86::qword_ptr(x86::r14, offsetof(Ctx, until)));
     a_.jae(out);
-    a_.mov(x86::r11, x86::qword_ptr(x86::r14, offsetof(Ctx, intr)));
-    a_.cmp(x86::byte_ptr(x86::r11), 0);
-    a_.jne(out);
-    a_.cmp(x86::byte_ptr(x86::r13, offsetof(cpu::CpuState, irq_shadow)), 0);
-    a_.jne(out);
-    a_.mov(x86::r11, x86::qword_ptr(x86::r14, offsetof(Ctx, mmu_generation)));
-    a_.mov(x86::r11, x86::qword_ptr(x86::r11));
-    a_.cmp(x86::r11, x86::qword_ptr(x86::r14, offsetof(Ctx, generation)));
+    a_.cmp(x86::byte_ptr(x86::r14, offsetof(Ctx, stop)), 0);
     a_.jne(out);
   }
   // Into the next block's body at r11 with the guest flags back in the host's.
@@ -678,6 +667,7 @@ class Translator : public Moves {
       auto slot = std::make_unique<ChainSlot>();
       slot->target_off = off;
       slot->owner = &t_;
+      slot->owner_block = &b_;
       a_.mov(x86::r10, reinterpret_cast<uint64_t>(slot.get()));
       t_.slots.push_back(std::move(slot));
       jmp_stub(stubs_.direct);
@@ -1281,6 +1271,7 @@ bool Translator::native(const Insn& in, unsigned i, uint32_t live_after, bool dr
 
 void Translator::callout(unsigned i, bool last) {
   a_.mov(x86::r8d, pack::site(off_, pending_, i));
+  a_.mov(x86::r9, reinterpret_cast<uint64_t>(&b_));
   pending_ = 0;
   call_stub(stubs_.callout);  // back here only to go on with the block
   if (last) {
@@ -1479,11 +1470,11 @@ bool Native::run(cpu::Cpu& cpu, cpu::Block& block) {
   }
   Ctx& x = m.ctx;
   x.block = &block;
-  x.tr = t;
   x.entry_eip = cpu.s.eip;
   x.until = cpu.run_until;
   x.generation = cpu.mmu().generation;
   x.stamp = make_stamp(cpu, x.generation);
+  update_stop(&x);
   if (cpu.code_generation() != m.code_generation) {
     m.code_generation = cpu.code_generation();
     std::fill(m.jcache.begin(), m.jcache.end(), JumpEntry{});
