@@ -824,83 +824,38 @@ bool is_reg(const cpu::Operand& op) {
          (op.rclass == RegClass::Gpr8 || op.rclass == RegClass::Gpr16 || op.rclass == RegClass::Gpr32);
 }
 
+// The table's columns (cpu/ops/*.def) give what a row may read, write and leave undefined
+// over all its forms; a shift or rotate by an immediate count is refined here, since the
+// count decides which flags it writes at all.
 FlagFx Translator::flag_fx(const Insn& in) {
   using namespace cpu::flag;
   const auto m = static_cast<ZydisMnemonic>(in.mnemonic);
+  const cpu::InsnRow& row = cpu::kInsnTable[in.row];
   FlagFx fx;
-  auto count = [&]() -> int {  // immediate count, or -1 for CL
-    return in.ops[1].kind == OpKind::Imm ? static_cast<int>(in.ops[1].disp & 31) : -1;
-  };
-  switch (m) {
-    case ZYDIS_MNEMONIC_ADD: case ZYDIS_MNEMONIC_SUB: case ZYDIS_MNEMONIC_CMP: case ZYDIS_MNEMONIC_NEG:
-    case ZYDIS_MNEMONIC_XADD:
-      fx.must = kArith;
-      break;
-    case ZYDIS_MNEMONIC_ADC: case ZYDIS_MNEMONIC_SBB:
-      fx.read = CF;
-      fx.must = kArith;
-      break;
-    case ZYDIS_MNEMONIC_INC: case ZYDIS_MNEMONIC_DEC:
-      fx.must = kArith & ~CF;
-      break;
-    case ZYDIS_MNEMONIC_AND: case ZYDIS_MNEMONIC_OR: case ZYDIS_MNEMONIC_XOR: case ZYDIS_MNEMONIC_TEST:
-      fx.must = kArith;
-      fx.undef = AF;
-      break;
-    case ZYDIS_MNEMONIC_IMUL: case ZYDIS_MNEMONIC_MUL:
-      fx.must = kArith;
-      fx.undef = SF | ZF | AF | PF;
-      break;
-    case ZYDIS_MNEMONIC_SHL: case ZYDIS_MNEMONIC_SHR: case ZYDIS_MNEMONIC_SAR:
-    case ZYDIS_MNEMONIC_SHLD: case ZYDIS_MNEMONIC_SHRD: {
-      const int c = m == ZYDIS_MNEMONIC_SHLD || m == ZYDIS_MNEMONIC_SHRD
-                        ? (in.ops[2].kind == OpKind::Imm ? static_cast<int>(in.ops[2].disp & 31) : -1)
-                        : count();
-      if (c == 0) break;
-      if (c < 0) {
-        fx.read = kArith;
-        fx.undef = OF | AF;
+  fx.read = row.flags_read & kArith;
+  fx.undef = row.flags_undef & kArith;
+  fx.must = row.flags_written & ~row.flags_undef & ~row.flags_read & kArith;
+  const bool shift = m == ZYDIS_MNEMONIC_SHL || m == ZYDIS_MNEMONIC_SHR || m == ZYDIS_MNEMONIC_SAR;
+  const bool dshift = m == ZYDIS_MNEMONIC_SHLD || m == ZYDIS_MNEMONIC_SHRD;
+  const bool rotate = m == ZYDIS_MNEMONIC_ROL || m == ZYDIS_MNEMONIC_ROR;
+  const bool rcx = m == ZYDIS_MNEMONIC_RCL || m == ZYDIS_MNEMONIC_RCR;
+  if (shift || dshift || rotate || rcx) {
+    const cpu::Operand& count = in.ops[dshift ? 2 : 1];
+    if (count.kind == OpKind::Imm) {
+      const unsigned c = count.disp & 31, width = in.ops[0].size * 8u;
+      if (c == 0) return FlagFx{};  // flags unchanged
+      const uint32_t of = c == 1 ? 0 : OF;
+      if (shift || dshift) {
+        // CF is undefined once the count reaches the operand's width (8- and 16-bit).
+        fx.undef = AF | of | (c >= width ? CF : 0);
+        fx.read = 0;
+        fx.must = kArith & ~fx.undef;
       } else {
-        fx.must = kArith;
-        fx.undef = AF | (c > 1 ? OF : 0);
+        fx.undef = of;
+        fx.read = rcx ? CF : 0;
+        fx.must = (CF | OF) & ~fx.undef & ~fx.read;
       }
-      break;
     }
-    case ZYDIS_MNEMONIC_ROL: case ZYDIS_MNEMONIC_ROR: case ZYDIS_MNEMONIC_RCL: case ZYDIS_MNEMONIC_RCR: {
-      const bool rc = m == ZYDIS_MNEMONIC_RCL || m == ZYDIS_MNEMONIC_RCR;
-      const int c = count();
-      if (c == 0) break;
-      if (c < 0) {
-        fx.read = kArith;
-        fx.undef = OF;
-      } else {
-        fx.read = rc ? CF : 0;
-        fx.must = CF | OF;
-        fx.undef = c > 1 ? OF : 0;
-      }
-      break;
-    }
-    case ZYDIS_MNEMONIC_BT: case ZYDIS_MNEMONIC_BTS: case ZYDIS_MNEMONIC_BTR: case ZYDIS_MNEMONIC_BTC:
-      fx.must = CF;
-      fx.undef = OF | SF | AF | PF;
-      break;
-    case ZYDIS_MNEMONIC_CLC: case ZYDIS_MNEMONIC_STC:
-      fx.must = CF;
-      break;
-    case ZYDIS_MNEMONIC_CMC:
-      fx.read = CF;
-      fx.must = CF;
-      break;
-    case ZYDIS_MNEMONIC_SAHF:
-      fx.must = SF | ZF | AF | PF | CF;
-      break;
-    case ZYDIS_MNEMONIC_LAHF:
-      fx.read = SF | ZF | AF | PF | CF;
-      break;
-    default:
-      // Conditional instructions read the flags they test; data movement leaves them.
-      if (reads_condition(in)) fx.read = kArith;
-      break;
   }
   // Undefined flags that this host computes as the interpreter does are as good as defined.
   if (fx.undef) fx.undef &= ~probe_.agreeing(in, fx.undef);
