@@ -65,6 +65,9 @@ struct Ctx {
   cpu::Cpu* cpu;
   cpu::CpuState* state;
   mmu::TlbEntry (*const* tlb)[mmu::kTlbSize];
+  // *tlb, copied: the current address space's TLB arrays. Kept up to date by update_stop,
+  // which every helper that may switch address spaces calls before returning.
+  mmu::TlbEntry (*tlb_now)[mmu::kTlbSize];
   const cpu::Block* block;  // the block run() entered (call-threaded blocks use it)
   Stats* stats;
   uint32_t entry_eip;  // EIP at block entry: instruction EIPs are entry_eip + offset
@@ -130,7 +133,8 @@ struct Translation {
 constexpr uint8_t kStandardSegs = (1u << cpu::DS) | (1u << cpu::ES) | (1u << cpu::SS);
 
 // Segment caches native memory accesses can use without per-access checks: present data
-// segments, writable, expand-up, spanning 4 GiB (their base is added at run time).
+// segments, writable, expand-up, spanning 4 GiB. FS and GS may have any base (it is added
+// at run time); DS, ES and SS must start at 0 (checked by guard_ok).
 bool flat_data(const cpu::SegmentCache& sc) {
   constexpr uint16_t kMask = cpu::attr::S | cpu::attr::CODE | cpu::attr::WRITABLE | cpu::attr::EXPAND_DOWN;
   return sc.valid && sc.limit == 0xFFFFFFFFu && (sc.attr & kMask) == (cpu::attr::S | cpu::attr::WRITABLE);
@@ -147,6 +151,7 @@ bool guard_ok(const cpu::Cpu& c, const Translation& t) {
   if (t.ss32 && !(s.seg[cpu::SS].attr & cpu::attr::DB)) return false;
   for (unsigned i = 0; i < cpu::kNumSegRegs; ++i) {
     if ((t.seg_mask & (1u << i)) && !flat_data(s.seg[i])) return false;
+    if ((kStandardSegs & (1u << i)) && s.seg[i].base != 0) return false;
   }
   // Alignment checking at CPL 3 is the slow path's business.
   if (t.has_mem && (s.cr[0] & cpu::cr0::AM) && (s.eflags & flag::AC) && s.cpl == 3) return false;
@@ -154,6 +159,7 @@ bool guard_ok(const cpu::Cpu& c, const Translation& t) {
 }
 
 void update_stop(Ctx* ctx) {
+  ctx->tlb_now = *ctx->tlb;
   ctx->stop = *ctx->intr || ctx->state->irq_shadow || *ctx->mmu_generation != ctx->generation;
 }
 
@@ -719,15 +725,18 @@ class Translator : public Moves {
   void access(unsigned i, unsigned seg, unsigned size, Kind kind, const Emit& op, const Emit& after,
               const Emit& finish, std::optional<uint32_t> smc_target = std::nullopt, bool smc_eip_set = false) {
     t_.seg_mask |= static_cast<uint8_t>(1u << seg);
-    a_.mov(x86::r9d, x86::dword_ptr(x86::r13, seg_base_off(seg)));
-    a_.lea(x86::r9d, x86::ptr(x86::r9, x86::r8));
+    if (seg == cpu::FS || seg == cpu::GS) {
+      a_.mov(x86::r9d, x86::dword_ptr(x86::r13, seg_base_off(seg)));
+      a_.lea(x86::r9d, x86::ptr(x86::r9, x86::r8));
+    } else {
+      a_.mov(x86::r9d, x86::r8d);  // DS, ES, SS start at 0 (the guard)
+    }
     save_flags_r15();
     // index * 16 = ((linear >> 12) & 0xFF) << 4
     a_.mov(x86::r10d, x86::r9d);
     a_.shr(x86::r10d, 8);
     a_.and_(x86::r10d, (mmu::kTlbSize - 1) << 4);
-    a_.mov(x86::r11, x86::qword_ptr(x86::r14, offsetof(Ctx, tlb)));
-    a_.add(x86::r10, x86::qword_ptr(x86::r11));
+    a_.add(x86::r10, x86::qword_ptr(x86::r14, offsetof(Ctx, tlb_now)));
     // The tag of the access's last byte: a page-crossing access misses.
     a_.lea(x86::r11d, x86::ptr(x86::r9, static_cast<int32_t>(size - 1)));
     a_.and_(x86::r11d, 0xFFFFF000u);
@@ -736,10 +745,8 @@ class Translator : public Moves {
     a_.cmp(x86::r11d, x86::dword_ptr(x86::r10, arr + offsetof(mmu::TlbEntry, tag)));
     Label slow = a_.newLabel(), done = a_.newLabel();
     a_.jne(slow);
-    a_.mov(x86::r11d, x86::r9d);
-    a_.and_(x86::r11d, 0xFFF);
-    a_.add(x86::r11, x86::qword_ptr(x86::r10, arr + offsetof(mmu::TlbEntry, host)));
-    a_.mov(x86::r10, x86::r11);
+    a_.mov(x86::r10, x86::qword_ptr(x86::r10, arr + offsetof(mmu::TlbEntry, addend)));
+    a_.add(x86::r10, x86::r9);  // r9: the linear address, zero-extended
     const bool restore = restore_;
     restore_ = true;
     if (restore) restore_flags_r15();

@@ -313,7 +313,8 @@ void Mmu::fill_tlb(uint32_t linear, Access acc, bool user, uint64_t phys) {
   // ROM and MMIO pages are never entered: their accesses always reach the bus.
   if (!host) return;
   set_entry(tlb_[tlb_index(acc, user)][(linear >> 12) & (kTlbSize - 1)],
-            TlbEntry{linear & 0xFFFFF000u, page, host}, acc == Access::Write);
+            TlbEntry{linear & 0xFFFFF000u, page, reinterpret_cast<uintptr_t>(host) - (linear & 0xFFFFF000u)},
+            acc == Access::Write);
 }
 
 // ------------------------------------------------------------------ slow accesses

@@ -71,13 +71,15 @@ constexpr unsigned kMaxContexts = 64;
 struct TlbEntry {
   uint32_t tag = 1;           // linear page address; 1 never matches (invalid)
   uint32_t phys_page = 0;     // physical page number
-  uint8_t* host = nullptr;    // host address of the page's first byte
+  // Host address of the linear page's bytes minus the linear page address, so that the
+  // host address of `linear` is addend + linear (one add in generated code).
+  uintptr_t addend = 0;
 };
 
 // Generated code hard-codes this layout (jit/native.cpp).
 static_assert(sizeof(TlbEntry) == 16);
 static_assert(offsetof(TlbEntry, tag) == 0);
-static_assert(offsetof(TlbEntry, host) == 8);
+static_assert(offsetof(TlbEntry, addend) == 8);
 
 // Control-register state that gives translations their meaning.
 struct Control {
@@ -102,7 +104,7 @@ class Mmu {
     const TlbEntry& e = tlb_[tlb_index(acc, user)][(linear >> 12) & (kTlbSize - 1)];
     if (e.tag == (linear & 0xFFFFF000u)) {
       ++stats.tlb_hits;
-      return e.host + (linear & 0xFFF);
+      return reinterpret_cast<uint8_t*>(e.addend + linear);
     }
     return nullptr;
   }

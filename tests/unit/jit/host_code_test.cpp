@@ -226,11 +226,11 @@ TEST(HostCode, Lea) { expect_delta("lea eax, [ebx+ecx*4+8]", {0x8D, 0x44, 0x8B, 
 
 // ---------------------------------------------------------------- memory forms (TLB)
 
-TEST(HostCode, LoadThroughTlb) { expect_delta("mov eax, [ebx+4]", {0x8B, 0x43, 0x04}, 27, 36); }
-TEST(HostCode, Store) { expect_delta("mov [ebx+4], eax", {0x89, 0x43, 0x04}, 27, 51); }
-TEST(HostCode, ReadModifyWrite) { expect_delta("add [ebx], eax", {0x01, 0x03}, 22, 41); }
-TEST(HostCode, PushReg) { expect_delta("push eax", {0x50}, 28, 53); }
-TEST(HostCode, PopReg) { expect_delta("pop ecx", {0x59}, 28, 37); }
+TEST(HostCode, LoadThroughTlb) { expect_delta("mov eax, [ebx+4]", {0x8B, 0x43, 0x04}, 23, 32); }
+TEST(HostCode, Store) { expect_delta("mov [ebx+4], eax", {0x89, 0x43, 0x04}, 23, 47); }
+TEST(HostCode, ReadModifyWrite) { expect_delta("add [ebx], eax", {0x01, 0x03}, 18, 37); }
+TEST(HostCode, PushReg) { expect_delta("push eax", {0x50}, 24, 49); }
+TEST(HostCode, PopReg) { expect_delta("pop ecx", {0x59}, 24, 33); }
 
 // ---------------------------------------------------------------- block ends and callouts
 
