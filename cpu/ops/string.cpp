@@ -2,6 +2,9 @@
 // cpu/ops/string.def). A repeated instruction runs at most kRepBudget iterations per
 // execution and then restarts itself, so that interrupts and the virtual clock are
 // serviced during long copies, exactly as the processor interrupts a REP string.
+#include <algorithm>
+#include <cstring>
+
 #include "cpu/cpu.h"
 #include "cpu/ops/flags.h"
 
@@ -84,6 +87,42 @@ Status one(Cpu& c, const Insn& in, Kind k, const Regs& r, unsigned w) {
   return Status::Ok;
 }
 
+// REP MOVS and REP STOS, forward, 32-bit addressing: the elements that lie in RAM pages
+// the TLB already maps for these very accesses (so no segment limit, page fault, write
+// tracking or MMIO is involved: flat segments, no alignment check) are moved on host
+// memory directly, element by element as `one` would, at most `max` of them and never
+// past a page boundary. Returns how many were done (0: take the element-wise path).
+uint32_t bulk(Cpu& c, const Insn& in, Kind k, unsigned w, uint32_t max) {
+  const CpuState& s = c.s;
+  if (c.df() || ((s.cr[0] & cr0::AM) && (s.eflags & flag::AC) && s.cpl == 3)) return 0;
+  auto flat = [](const SegmentCache& sc, bool write) {
+    const uint16_t a = sc.attr;
+    if (!sc.valid || sc.limit != 0xFFFFFFFFu || (a & attr::CODE) || (a & attr::EXPAND_DOWN)) return false;
+    return !write || (a & attr::WRITABLE);
+  };
+  if (!flat(s.seg[ES], true) || (k == Kind::Movs && !flat(s.seg[in.seg], false))) return 0;
+  const bool user = s.cpl == 3;
+  const uint32_t di = s.gpr[EDI], dst = s.seg[ES].base + di;
+  if (di > 0xFFFFFFFFu - 4096) return 0;  // near the end of the segment: element by element
+  uint32_t n = std::min<uint32_t>(max, (4096 - (dst & 0xFFF)) / w);
+  uint8_t* d = c.mmu().host_for(dst, mmu::Access::Write, user);
+  if (!d) return 0;
+  if (k == Kind::Stos) {
+    const uint32_t v = c.gpr(EAX, w);
+    for (uint32_t i = 0; i < n; ++i) std::memcpy(d + i * w, &v, w);
+  } else {
+    const uint32_t si = s.gpr[ESI], src = s.seg[in.seg].base + si;
+    if (si > 0xFFFFFFFFu - 4096) return 0;
+    n = std::min<uint32_t>(n, (4096 - (src & 0xFFF)) / w);
+    const uint8_t* p = c.mmu().host_for(src, mmu::Access::Read, user);
+    if (!p) return 0;
+    for (uint32_t i = 0; i < n; ++i) std::memmove(d + i * w, p + i * w, w);  // overlap as the CPU does
+    c.s.gpr[ESI] = si + n * w;
+  }
+  c.s.gpr[EDI] = di + n * w;
+  return n;
+}
+
 Status run(Cpu& c, const Insn& in, Kind k) {
   const unsigned w = in.opsize;
   const Regs r{in.addrsize == 2 ? 0xFFFFu : 0xFFFFFFFFu, in.addrsize};
@@ -95,9 +134,19 @@ Status run(Cpu& c, const Insn& in, Kind k) {
   }
   const bool conditional = k == Kind::Cmps || k == Kind::Scas;
   const bool while_equal = in.prefixes & prefix::REP;  // REPE; REPNE otherwise
+  const bool can_bulk = (k == Kind::Movs || k == Kind::Stos) && r.asz == 4;
   for (unsigned n = 0; n < kRepBudget; ++n) {
     const uint32_t count = c.gpr(ECX, r.asz);
     if (count == 0) return Status::Ok;
+    if (can_bulk) {
+      // Counts against the iteration budget exactly as the elements one by one would.
+      if (const uint32_t m = bulk(c, in, k, w, std::min<uint32_t>(count, kRepBudget - n))) {
+        c.s.gpr[ECX] = count - m;
+        if (count == m) return Status::Ok;
+        n += m - 1;
+        continue;
+      }
+    }
     TRY(one(c, in, k, r, w));
     c.set_gpr(ECX, r.asz, (count - 1) & r.mask);
     if (c.stop_requested()) return count == 1 ? Status::Stop : Status::Restart;
