@@ -126,6 +126,7 @@ struct Translation {
   bool ss32 = false;           // native stack accesses assume a 32-bit stack
   bool has_mem = false;
   bool threaded = false;       // 16-bit code: a call per instruction, no assumptions
+  uint32_t span = 0;           // bytes of guest code: EIP must not wrap past 4 GiB inside
   size_t code_size = 0;
 };
 
@@ -148,6 +149,7 @@ bool guard_ok(const cpu::Cpu& c, const Translation& t) {
   const cpu::CpuState& s = c.s;
   if ((s.cpl == 3) != t.user) return false;
   if (s.seg[cpu::CS].limit != 0xFFFFFFFFu) return false;
+  if (static_cast<uint64_t>(s.eip) + t.span > 0x100000000ull) return false;
   if (t.ss32 && !(s.seg[cpu::SS].attr & cpu::attr::DB)) return false;
   for (unsigned i = 0; i < cpu::kNumSegRegs; ++i) {
     if ((t.seg_mask & (1u << i)) && !flat_data(s.seg[i])) return false;
@@ -732,6 +734,13 @@ class Translator : public Moves {
       a_.mov(x86::r9d, x86::r8d);  // DS, ES, SS start at 0 (the guard)
     }
     save_flags_r15();
+    Label slow = a_.newLabel(), done = a_.newLabel();
+    if ((seg == cpu::FS || seg == cpu::GS) && size > 1) {
+      // An access past the 4 GiB limit faults; with a base that is not page-aligned the
+      // wrapped linear address need not cross a page, so look at the offset itself.
+      a_.cmp(x86::r8d, static_cast<uint32_t>(0u - size));
+      a_.ja(slow);
+    }
     // index * 16 = ((linear >> 12) & 0xFF) << 4
     a_.mov(x86::r10d, x86::r9d);
     a_.shr(x86::r10d, 8);
@@ -743,7 +752,6 @@ class Translator : public Moves {
     const int arr = static_cast<int>(((kind == kRead ? 0 : 1) * 2 + (user_ ? 1 : 0)) * mmu::kTlbSize *
                                      sizeof(mmu::TlbEntry));
     a_.cmp(x86::r11d, x86::dword_ptr(x86::r10, arr + offsetof(mmu::TlbEntry, tag)));
-    Label slow = a_.newLabel(), done = a_.newLabel();
     a_.jne(slow);
     a_.mov(x86::r10, x86::qword_ptr(x86::r10, arr + offsetof(mmu::TlbEntry, addend)));
     a_.add(x86::r10, x86::r9);  // r9: the linear address, zero-extended
@@ -899,6 +907,22 @@ bool may_fault_native(const Insn& in) {
     if (in.ops[k].kind == OpKind::Mem) return true;
   }
   return false;
+}
+
+// Whether a native instruction stores to memory (and may so end its block: see access()).
+bool writes_memory(const Insn& in) {
+  switch (in.mnemonic) {
+    case ZYDIS_MNEMONIC_PUSH: case ZYDIS_MNEMONIC_CALL:
+      return true;
+    case ZYDIS_MNEMONIC_CMP: case ZYDIS_MNEMONIC_TEST: case ZYDIS_MNEMONIC_BT: case ZYDIS_MNEMONIC_LEA:
+    case ZYDIS_MNEMONIC_NOP: case ZYDIS_MNEMONIC_PREFETCHNTA: case ZYDIS_MNEMONIC_PREFETCHT0:
+    case ZYDIS_MNEMONIC_PREFETCHT1: case ZYDIS_MNEMONIC_PREFETCHT2:
+      return false;
+    case ZYDIS_MNEMONIC_XCHG: case ZYDIS_MNEMONIC_XADD:
+      return in.ops[0].kind == OpKind::Mem || in.ops[1].kind == OpKind::Mem;
+    default:
+      return in.ops[0].kind == OpKind::Mem;
+  }
 }
 
 // The host instruction for rows emitted one-to-one, or kIdNone.
@@ -1252,6 +1276,9 @@ void Translator::translate(Stats& stats) {
   uint32_t live = kArith;
   for (size_t k = n; k-- > 0;) {
     const Insn& in = b_.insns[k];
+    // A store into a page holding code ends the block right after it, with every flag as
+    // the interpreter leaves it.
+    if (writes_memory(in)) live = kArith;
     live_after[k] = live;
     is_native[k] = native(in, static_cast<unsigned>(k), live, true);
     if (!is_native[k] || may_fault_native(in)) {
@@ -1295,6 +1322,7 @@ void Translator::translate(Stats& stats) {
     }
     off_ += in.len;
   }
+  t_.span = off_;
   if (!ended_) chain_exit(off_, pending_);
   for (auto& d : deferred_) d();
   a_.bind(exit_);
