@@ -75,6 +75,7 @@ struct Ctx {
   // go through this buffer; a store is then written back through the softmmu.
   uint32_t wb_linear;
   uint64_t bounce;
+  uint32_t scratch;  // a value carried from one memory access of an instruction to the next
   uint8_t wb_size;
   uint8_t wb_user;
   uint8_t wb_pending;
@@ -344,6 +345,10 @@ struct FlagFx {
   // (all undefined); where the host differs and they are live, the translator recomputes
   // them with TEST after the host instruction, keeping CF and OF.
   bool mul_szp = false;
+  // SHR by an immediate > 1: the interpreter sets OF (undefined) to the operand's old top
+  // bit, as for a count of 1; where the host differs and OF is live, the translator does
+  // the same after the host instruction.
+  bool shr_of = false;
 };
 
 // ------------------------------------------------------------------ host registers
@@ -691,6 +696,12 @@ class Translator : public Moves {
     jmp_stub(stubs_.indirect);
   }
 
+  // The dword at [r10] into the context's scratch slot (flag-free).
+  void load_scratch() {
+    a_.mov(x86::r11d, x86::dword_ptr(x86::r10));
+    a_.mov(x86::dword_ptr(x86::r14, offsetof(Ctx, scratch)), x86::r11d);
+  }
+
   // SF ZF PF from the low half of a product, AF cleared, CF and OF kept (after MUL/IMUL).
   void fix_mul_flags(const x86::Gp& low) {
     a_.seto(x86::r9b);
@@ -880,6 +891,10 @@ FlagFx Translator::flag_fx(const Insn& in) {
     fx.undef &= ~AF;
     fx.clear_af = true;
   }
+  if (shift_imm && m == ZYDIS_MNEMONIC_SHR && (fx.undef & OF)) {
+    fx.undef &= ~OF;
+    fx.shr_of = true;
+  }
   if ((m == ZYDIS_MNEMONIC_MUL || m == ZYDIS_MNEMONIC_IMUL) && fx.undef) {
     Insn test;  // TEST's AF must come out cleared, as the interpreter's
     test.mnemonic = ZYDIS_MNEMONIC_TEST;
@@ -899,6 +914,7 @@ bool may_fault_native(const Insn& in) {
     case ZYDIS_MNEMONIC_PREFETCHT0: case ZYDIS_MNEMONIC_PREFETCHT1: case ZYDIS_MNEMONIC_PREFETCHT2:
       return false;
     case ZYDIS_MNEMONIC_PUSH: case ZYDIS_MNEMONIC_POP: case ZYDIS_MNEMONIC_CALL: case ZYDIS_MNEMONIC_RET:
+    case ZYDIS_MNEMONIC_LEAVE:
       return true;
     default:
       break;
@@ -947,6 +963,7 @@ InstId generic_inst(const Insn& in) {
     case ZYDIS_MNEMONIC_MOVSX: return Inst::kIdMovsx;
     case ZYDIS_MNEMONIC_XCHG: return Inst::kIdXchg;
     case ZYDIS_MNEMONIC_XADD: return Inst::kIdXadd;
+    case ZYDIS_MNEMONIC_CMPXCHG: return Inst::kIdCmpxchg;
     case ZYDIS_MNEMONIC_SHL: return Inst::kIdShl;
     case ZYDIS_MNEMONIC_SHR: return Inst::kIdShr;
     case ZYDIS_MNEMONIC_SAR: return Inst::kIdSar;
@@ -1006,22 +1023,40 @@ bool Translator::emit_generic(const Insn& in, unsigned i, InstId id, uint32_t li
     if (m == ZYDIS_MNEMONIC_MOV || setcc) kind = kWrite;
     else if (m == ZYDIS_MNEMONIC_CMP || m == ZYDIS_MNEMONIC_TEST || m == ZYDIS_MNEMONIC_BT) kind = kRead;
     else kind = kRmw;
-  } else if (mem > 0 && (m == ZYDIS_MNEMONIC_XCHG || m == ZYDIS_MNEMONIC_XADD)) {
+  } else if (mem > 0 && (m == ZYDIS_MNEMONIC_XCHG || m == ZYDIS_MNEMONIC_XADD || m == ZYDIS_MNEMONIC_CMPXCHG)) {
     kind = kRmw;
+  }
+  const FlagFx fx = flag_fx(in);
+  // The SHR fix-up reads the old operand into r9d: not encodable for AH..BH.
+  if (fx.shr_of && (live_after & cpu::flag::OF) && in.ops[0].kind == OpKind::Reg &&
+      in.ops[0].rclass == RegClass::Gpr8 && in.ops[0].reg >= 4) {
+    return false;
   }
   if (dry) return true;
   Operand_ o[3];
   for (unsigned k = 0; k < in.nops; ++k) o[k] = host_operand(in, static_cast<int>(k));
-  const unsigned n = in.nops;
-  const FlagFx fx = flag_fx(in);
+  unsigned n = in.nops;
+  if (id == x86::Inst::kIdCmpxchg) o[n++] = greg(cpu::EAX, in.ops[0].size);  // asmjit names EAX
   const bool clear_af = fx.clear_af && (live_after & cpu::flag::AF);
   const bool mul_szp = fx.mul_szp && (live_after & kSzap);
+  const bool shr_of = fx.shr_of && (live_after & cpu::flag::OF);
   const x86::Gp low = is_reg(in.ops[0]) ? greg(in.ops[0].reg, in.ops[0].size) : x86::Gp();
-  const Emit op = [this, id, o, n, clear_af, mul_szp, low] {
+  const unsigned size0 = in.ops[0].size;
+  const Operand_ dst0 = o[0];
+  const Emit op = [this, id, o, n, clear_af, mul_szp, shr_of, low, size0, dst0] {
+    if (shr_of) {  // the old top bit, into r9d (flag-free)
+      if (size0 == 4) a_.emit(x86::Inst::kIdMov, x86::r9d, dst0);
+      else a_.emit(x86::Inst::kIdMovzx, x86::r9d, dst0);
+    }
     a_.emitOpArray(id, o, n);
-    if (clear_af) {
+    if (clear_af || shr_of) {
       save_flags_r15();
-      a_.and_(x86::r15d, ~(cpu::flag::AF << 8));
+      if (clear_af) a_.and_(x86::r15d, ~(cpu::flag::AF << 8));
+      if (shr_of) {
+        a_.shr(x86::r9d, size0 * 8 - 1);
+        a_.and_(x86::r15d, ~1u);  // OF is bit 0 (AL) of the saved form
+        a_.or_(x86::r15d, x86::r9d);
+      }
       restore_flags_r15();
     }
     if (mul_szp) fix_mul_flags(low);
@@ -1113,10 +1148,26 @@ bool Translator::native(const Insn& in, unsigned i, uint32_t live_after, bool dr
       return true;
     }
 
-    // PUSH r32 / PUSH imm32
+    // PUSH r32 / PUSH imm32 / PUSH m32
     case ZYDIS_MNEMONIC_PUSH: {
-      if (in.opsize != 4 || !(o0.kind == OpKind::Imm || (is_reg(o0) && o0.size == 4))) return false;
+      if (in.opsize != 4 || !(o0.kind == OpKind::Imm || o0.kind == OpKind::Mem || (is_reg(o0) && o0.size == 4)))
+        return false;
       if (dry) return true;
+      if (o0.kind == OpKind::Mem) {
+        // Two accesses: the load (a fault there changes nothing), then the push.
+        emit_ea(o0);
+        access(i, o0.seg, 4, kRead, [this] { load_scratch(); }, nullptr, nullptr);
+        a_.lea(x86::r8d, x86::ptr(x86::r12, -4));
+        restore_ = (live_after & kArith) != 0;
+        access(i, cpu::SS, 4, kWrite,
+               [this] {
+                 a_.mov(x86::r11d, x86::dword_ptr(x86::r14, offsetof(Ctx, scratch)));
+                 a_.mov(x86::dword_ptr(x86::r10), x86::r11d);
+               },
+               [this] { a_.lea(x86::r12d, x86::ptr(x86::r12, -4)); }, nullptr);
+        ++pending_;
+        return true;
+      }
       t_.ss32 = true;
       const Operand_ src = o0.kind == OpKind::Imm ? Operand_(Imm(static_cast<int32_t>(o0.disp))) : Operand_(kG32[o0.reg]);
       a_.lea(x86::r8d, x86::ptr(x86::r12, -4));
@@ -1141,9 +1192,10 @@ bool Translator::native(const Insn& in, unsigned i, uint32_t live_after, bool dr
       return true;
     }
 
-    // CALL rel32 / CALL r32
+    // CALL rel32 / CALL r32 / CALL m32
     case ZYDIS_MNEMONIC_CALL: {
-      if (in.opsize != 4 || !(o0.kind == OpKind::Imm || (is_reg(o0) && o0.size == 4))) return false;
+      if (in.opsize != 4 || !(o0.kind == OpKind::Imm || o0.kind == OpKind::Mem || (is_reg(o0) && o0.size == 4)))
+        return false;
       if (dry) return true;
       t_.ss32 = true;
       const uint32_t retired = pending_ + 1;
@@ -1152,8 +1204,20 @@ bool Translator::native(const Insn& in, unsigned i, uint32_t live_after, bool dr
         a_.lea(x86::r11d, x86::ptr(x86::r11, static_cast<int32_t>(next)));
         a_.mov(x86::dword_ptr(x86::r10), x86::r11d);
       };
+      if (o0.kind == OpKind::Mem) {  // the target first: a fault there changes nothing
+        emit_ea(o0);
+        access(i, o0.seg, 4, kRead, [this] { load_scratch(); }, nullptr, nullptr);
+      }
       a_.lea(x86::r8d, x86::ptr(x86::r12, -4));
-      if (o0.kind == OpKind::Imm) {
+      if (o0.kind == OpKind::Mem) {
+        access(i, cpu::SS, 4, kWrite, push_ret,
+               [this] {
+                 a_.mov(x86::r11d, x86::dword_ptr(x86::r14, offsetof(Ctx, scratch)));
+                 a_.mov(x86::dword_ptr(x86::r13, kOffEip), x86::r11d);
+                 a_.lea(x86::r12d, x86::ptr(x86::r12, -4));
+               },
+               [this, retired] { lookup_exit(retired); }, std::nullopt, true);
+      } else if (o0.kind == OpKind::Imm) {
         const uint32_t target = next + o0.disp;
         access(i, cpu::SS, 4, kWrite, push_ret, [this] { a_.lea(x86::r12d, x86::ptr(x86::r12, -4)); },
                [this, target, retired] { chain_exit(target, retired); }, target);
@@ -1210,6 +1274,35 @@ bool Translator::native(const Insn& in, unsigned i, uint32_t live_after, bool dr
                nullptr, [this, retired] { lookup_exit(retired); });
       }
       ended_ = true;
+      return true;
+    }
+
+    // CLD / STD: DF lives in CpuState
+    case ZYDIS_MNEMONIC_CLD:
+    case ZYDIS_MNEMONIC_STD: {
+      if (dry) return true;
+      save_flags_r15();
+      if (in.mnemonic == ZYDIS_MNEMONIC_CLD) a_.and_(x86::dword_ptr(x86::r13, kOffEflags), ~cpu::flag::DF);
+      else a_.or_(x86::dword_ptr(x86::r13, kOffEflags), cpu::flag::DF);
+      restore_flags_r15();
+      ++pending_;
+      return true;
+    }
+
+    // LEAVE (32-bit): ESP = EBP, then POP EBP
+    case ZYDIS_MNEMONIC_LEAVE: {
+      if (in.opsize != 4) return false;
+      if (dry) return true;
+      t_.ss32 = true;
+      a_.mov(x86::r8d, x86::ebp);
+      restore_ = (live_after & kArith) != 0;
+      access(i, cpu::SS, 4, kRead, [this] { a_.mov(x86::r11d, x86::dword_ptr(x86::r10)); },
+             [this] {
+               a_.lea(x86::r12d, x86::ptr(x86::rbp, 4));
+               a_.mov(x86::ebp, x86::r11d);
+             },
+             nullptr);
+      ++pending_;
       return true;
     }
 
