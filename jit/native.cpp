@@ -885,8 +885,11 @@ FlagFx Translator::flag_fx(const Insn& in) {
   }
   // Undefined flags that this host computes as the interpreter does are as good as defined.
   if (fx.undef) fx.undef &= ~probe_.agreeing(in, fx.undef);
+  // SHL/SHR/SAR by an immediate (not 0) or by CL (the fix-ups then test CL: a count of 0
+  // leaves every flag alone).
   const bool shift_imm = (m == ZYDIS_MNEMONIC_SHL || m == ZYDIS_MNEMONIC_SHR || m == ZYDIS_MNEMONIC_SAR) &&
-                         in.ops[1].kind == OpKind::Imm && (in.ops[1].disp & 31) != 0;
+                         ((in.ops[1].kind == OpKind::Imm && (in.ops[1].disp & 31) != 0) ||
+                          in.ops[1].kind == OpKind::Reg);
   if (shift_imm && (fx.undef & AF)) {
     fx.undef &= ~AF;
     fx.clear_af = true;
@@ -1043,20 +1046,28 @@ bool Translator::emit_generic(const Insn& in, unsigned i, InstId id, uint32_t li
   const x86::Gp low = is_reg(in.ops[0]) ? greg(in.ops[0].reg, in.ops[0].size) : x86::Gp();
   const unsigned size0 = in.ops[0].size;
   const Operand_ dst0 = o[0];
-  const Emit op = [this, id, o, n, clear_af, mul_szp, shr_of, low, size0, dst0] {
+  const bool by_cl = (clear_af || shr_of) && in.ops[1].kind == OpKind::Reg;
+  const Emit op = [this, id, o, n, clear_af, mul_szp, shr_of, low, size0, dst0, by_cl] {
+    if (by_cl) a_.movzx(x86::r8d, x86::cl);  // the count, before the shift may change CL
     if (shr_of) {  // the old top bit, into r9d (flag-free)
       if (size0 == 4) a_.emit(x86::Inst::kIdMov, x86::r9d, dst0);
       else a_.emit(x86::Inst::kIdMovzx, x86::r9d, dst0);
     }
     a_.emitOpArray(id, o, n);
     if (clear_af || shr_of) {
+      Label skip = a_.newLabel();
       save_flags_r15();
+      if (by_cl) {
+        a_.test(x86::r8b, 31);
+        a_.jz(skip);
+      }
       if (clear_af) a_.and_(x86::r15d, ~(cpu::flag::AF << 8));
       if (shr_of) {
         a_.shr(x86::r9d, size0 * 8 - 1);
         a_.and_(x86::r15d, ~1u);  // OF is bit 0 (AL) of the saved form
         a_.or_(x86::r15d, x86::r9d);
       }
+      a_.bind(skip);
       restore_flags_r15();
     }
     if (mul_szp) fix_mul_flags(low);
