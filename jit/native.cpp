@@ -447,6 +447,17 @@ class Moves {
   void add_icount(uint32_t n) {
     if (n) a_.add(x86::qword_ptr(x86::r13, kOffIcount), n);
   }
+  // Undo a block's prologue and return to the run loop.
+  void epilogue() {
+    a_.add(x86::rsp, 8);
+    a_.pop(x86::r15);
+    a_.pop(x86::r14);
+    a_.pop(x86::r13);
+    a_.pop(x86::r12);
+    a_.pop(x86::rbp);
+    a_.pop(x86::rbx);
+    a_.ret();
+  }
   // C calls from a stub entered by a jump (rsp is 16-byte aligned) or by a call (8 mod 16).
   void call_c(const void* fn, bool called) {
     if (called) a_.sub(x86::rsp, 8);
@@ -483,14 +494,7 @@ class StubBuilder : public Moves {
           indirect = a_.newLabel();
 
     a_.bind(epilogue);
-    a_.add(x86::rsp, 8);
-    a_.pop(x86::r15);
-    a_.pop(x86::r14);
-    a_.pop(x86::r13);
-    a_.pop(x86::r12);
-    a_.pop(x86::rbp);
-    a_.pop(x86::rbx);
-    a_.ret();
+    Moves::epilogue();
 
     a_.bind(exit_live);
     save_flags_r15();
@@ -1430,14 +1434,7 @@ void Translator::translate(Stats& stats) {
   if (!ended_) chain_exit(off_, pending_);
   for (auto& d : deferred_) d();
   a_.bind(exit_);
-  a_.add(x86::rsp, 8);
-  a_.pop(x86::r15);
-  a_.pop(x86::r14);
-  a_.pop(x86::r13);
-  a_.pop(x86::r12);
-  a_.pop(x86::rbp);
-  a_.pop(x86::rbx);
-  a_.ret();
+  epilogue();
 }
 
 // 16-bit code (real mode, v86, 16-bit protected mode) is not emitted natively yet: its

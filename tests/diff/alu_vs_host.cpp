@@ -34,6 +34,7 @@
 #include <vector>
 
 #include "cpu/cpu_state.h"
+#include "tests/diff/random_values.h"
 #include "tests/unit/cpu/one_insn.h"
 
 namespace popek::diff {
@@ -48,6 +49,10 @@ using cpu::EDX;
 using cpu::ESI;
 using cpu::ESP;
 namespace flag = cpu::flag;
+using test::count_value;
+using test::kEdgeCount;
+using test::mixed_value;
+using test::Rng;
 
 constexpr unsigned kMemWindow = 512;      // bytes around [esi] for memory forms
 constexpr unsigned kMemCenter = 256;      // ESI points here within the window
@@ -63,19 +68,6 @@ struct State {
 
 // ---------------------------------------------------------------- random inputs
 
-struct Rng {
-  uint64_t s;
-  uint64_t next() {  // xorshift64*
-    s ^= s >> 12;
-    s ^= s << 25;
-    s ^= s >> 27;
-    return s * 0x2545F4914F6CDD1DULL;
-  }
-  uint32_t u32() { return static_cast<uint32_t>(next() >> 32); }
-  uint32_t below(uint32_t n) { return static_cast<uint32_t>((next() >> 32) % n); }
-  template <size_t N>
-  uint32_t pick(const uint32_t (&a)[N]) { return a[below(N)]; }
-};
 
 constexpr uint32_t kEdge8[] = {0, 1, 2, 0x7F, 0x80, 0x81, 0xFE, 0xFF, 0x0F, 0x10,
                                0x09, 0x0A, 0x99, 0x9A, 0x60, 0xF9};
@@ -83,22 +75,9 @@ constexpr uint32_t kEdge16[] = {0, 1, 0x7F, 0x80, 0xFF, 0x100, 0x7FFF, 0x8000, 0
                                 0xFFFF, 0xFFFE};
 constexpr uint32_t kEdge32[] = {0, 1, 0x7F, 0x80, 0xFF, 0x7FFF, 0x8000, 0xFFFF,
                                 0x7FFFFFFF, 0x80000000, 0x80000001, 0xFFFFFFFF, 0xFFFFFFFE};
-constexpr uint32_t kEdgeCount[] = {0, 1, 2, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 255};
 
 // A register value: random, or an edge value in its low byte, high byte, word or dword.
-uint32_t reg_value(Rng& r) {
-  const uint32_t v = r.u32();
-  switch (r.below(8)) {
-    case 0: return r.pick(kEdge32);
-    case 1: return (v & ~0xFFu) | r.pick(kEdge8);
-    case 2: return (v & ~0xFF00u) | r.pick(kEdge8) << 8;
-    case 3: return (v & ~0xFFFFu) | r.pick(kEdge16);
-    case 4: return r.below(2) ? r.below(64) : 0u - r.below(64);
-    default: return v;
-  }
-}
-
-uint32_t count_value(Rng& r) { return r.below(2) ? r.pick(kEdgeCount) : r.below(256); }
+uint32_t reg_value(Rng& r) { return mixed_value(r, kEdge8, kEdge16, kEdge32); }
 
 uint32_t size_mask(unsigned size) { return size >= 4 ? 0xFFFFFFFFu : (1u << (size * 8)) - 1; }
 

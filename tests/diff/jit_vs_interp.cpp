@@ -52,6 +52,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/diff/random_values.h"
 #include "cpu/block_cache.h"
 #include "cpu/cpu.h"
 #include "cpu/decoder.h"
@@ -61,6 +62,11 @@
 namespace popek::diff {
 namespace {
 
+using test::splitmix;
+using test::count_value;
+using test::kEdgeCount;
+using test::mixed_value;
+using test::Rng;
 using cpu::EAX;
 using cpu::EBP;
 using cpu::EBX;
@@ -97,54 +103,15 @@ constexpr bool has_error_code(unsigned v) { return v == 8 || (v >= 10 && v <= 14
 
 // ---------------------------------------------------------------- random numbers
 
-uint64_t splitmix(uint64_t x) {
-  x += 0x9E3779B97F4A7C15ull;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-  return x ^ (x >> 31);
-}
-
-struct Rng {
-  uint64_t s;
-  explicit Rng(uint64_t seed) : s(splitmix(seed) | 1) {}
-  uint64_t next() {  // xorshift64*
-    s ^= s >> 12;
-    s ^= s << 25;
-    s ^= s >> 27;
-    return s * 0x2545F4914F6CDD1DULL;
-  }
-  uint32_t u32() { return static_cast<uint32_t>(next() >> 32); }
-  uint32_t below(uint32_t n) { return static_cast<uint32_t>((next() >> 32) % n); }
-  bool chance(unsigned pct) { return below(100) < pct; }
-  int32_t range(int32_t lo, int32_t hi) { return lo + static_cast<int32_t>(below(hi - lo + 1)); }
-  template <size_t N>
-  uint32_t pick(const uint32_t (&a)[N]) {
-    return a[below(N)];
-  }
-};
-
 constexpr uint32_t kEdge8[] = {0, 1, 2, 0x7F, 0x80, 0x81, 0xFE, 0xFF, 0x0F, 0x10, 0x1F, 0x20};
 constexpr uint32_t kEdge16[] = {0,      1,      0x7F,   0x80,   0xFF,  0x100,
                                 0x7FFF, 0x8000, 0x8001, 0xFFFF, 0xFFFE};
 constexpr uint32_t kEdge32[] = {0,          1,          0x7F,      0x80,       0xFF,
                                 0x7FFF,     0x8000,     0xFFFF,    0x7FFFFFFF, 0x80000000,
                                 0x80000001, 0xFFFFFFFF, 0xFFFFFFFE};
-constexpr uint32_t kEdgeCount[] = {0, 1, 2, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 255};
 
 // A register or immediate value: random, or an edge value in one of its parts.
-uint32_t value(Rng& r) {
-  const uint32_t v = r.u32();
-  switch (r.below(8)) {
-    case 0: return r.pick(kEdge32);
-    case 1: return (v & ~0xFFu) | r.pick(kEdge8);
-    case 2: return (v & ~0xFF00u) | r.pick(kEdge8) << 8;
-    case 3: return (v & ~0xFFFFu) | r.pick(kEdge16);
-    case 4: return r.below(2) ? r.below(64) : 0u - r.below(64);
-    default: return v;
-  }
-}
-
-uint32_t count_value(Rng& r) { return r.below(2) ? r.pick(kEdgeCount) : r.below(256); }
+uint32_t value(Rng& r) { return mixed_value(r, kEdge8, kEdge16, kEdge32); }
 
 bool fits8(uint32_t v) {
   const int32_t s = static_cast<int32_t>(v);
