@@ -57,7 +57,7 @@ class Machine {
 
   // Run the guest until it stops; returns the process exit status:
   //   isa-debug-exit         (value << 1) | 1
-  //   HLT, nothing to wake   0 (no interrupt source exists yet)
+  //   HLT, nothing to wake   0 (interrupts disabled, or no pending timer or device event)
   //   reset with -no-reboot  0 (as QEMU); without it the machine reboots and continues
   //   fatal guest state      1
   //   host signal            128 + signal number

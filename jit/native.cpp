@@ -124,8 +124,6 @@ struct Translation {
   std::vector<std::unique_ptr<ChainSlot>> slots;
   uint8_t seg_mask = 0;        // segments native memory accesses use (bit per SegReg)
   bool user = false;           // translated for CPL 3 (TLB arrays of user accesses)
-  bool ss32 = false;           // native stack accesses assume a 32-bit stack
-  bool has_mem = false;
   bool threaded = false;       // 16-bit code: a call per instruction, no assumptions
   uint32_t span = 0;           // bytes of guest code: EIP must not wrap past 4 GiB inside
   size_t code_size = 0;
@@ -151,13 +149,13 @@ bool guard_ok(const cpu::Cpu& c, const Translation& t) {
   if ((s.cpl == 3) != t.user) return false;
   if (s.seg[cpu::CS].limit != 0xFFFFFFFFu) return false;
   if (static_cast<uint64_t>(s.eip) + t.span > 0x100000000ull) return false;
-  if (t.ss32 && !(s.seg[cpu::SS].attr & cpu::attr::DB)) return false;
+  if (!(s.seg[cpu::SS].attr & cpu::attr::DB)) return false;  // native stack accesses are 32-bit
   for (unsigned i = 0; i < cpu::kNumSegRegs; ++i) {
     if ((t.seg_mask & (1u << i)) && !flat_data(s.seg[i])) return false;
     if ((kStandardSegs & (1u << i)) && s.seg[i].base != 0) return false;
   }
   // Alignment checking at CPL 3 is the slow path's business.
-  if (t.has_mem && (s.cr[0] & cpu::cr0::AM) && (s.eflags & flag::AC) && s.cpl == 3) return false;
+  if ((s.cr[0] & cpu::cr0::AM) && (s.eflags & flag::AC) && s.cpl == 3) return false;
   return true;
 }
 
@@ -284,8 +282,7 @@ extern "C" uint32_t popek_jit_writeback(Ctx* ctx) {
 // Whether a block translated as `t` may follow `owner` in a chain without its own guard:
 // it assumes nothing the chain's head did not check.
 bool compatible(const Translation& t, const Translation& owner) {
-  return (t.seg_mask & ~owner.seg_mask) == 0 && t.user == owner.user && (!t.ss32 || owner.ss32) &&
-         (!t.has_mem || owner.has_mem);
+  return (t.seg_mask & ~owner.seg_mask) == 0 && t.user == owner.user;
 }
 
 // Next block of a chain at guest EIP s.eip, for indirect branches and branches to
@@ -1183,7 +1180,6 @@ bool Translator::native(const Insn& in, unsigned i, uint32_t live_after, bool dr
         ++pending_;
         return true;
       }
-      t_.ss32 = true;
       const Operand_ src = o0.kind == OpKind::Imm ? Operand_(Imm(static_cast<int32_t>(o0.disp))) : Operand_(kG32[o0.reg]);
       a_.lea(x86::r8d, x86::ptr(x86::r12, -4));
       restore_ = (live_after & kArith) != 0;
@@ -1197,7 +1193,6 @@ bool Translator::native(const Insn& in, unsigned i, uint32_t live_after, bool dr
     case ZYDIS_MNEMONIC_POP: {
       if (in.opsize != 4 || !is_reg(o0) || o0.size != 4 || o0.reg == cpu::ESP) return false;
       if (dry) return true;
-      t_.ss32 = true;
       const x86::Gp dst = kG32[o0.reg];
       a_.mov(x86::r8d, x86::r12d);
       restore_ = (live_after & kArith) != 0;
@@ -1212,7 +1207,6 @@ bool Translator::native(const Insn& in, unsigned i, uint32_t live_after, bool dr
       if (in.opsize != 4 || !(o0.kind == OpKind::Imm || o0.kind == OpKind::Mem || (is_reg(o0) && o0.size == 4)))
         return false;
       if (dry) return true;
-      t_.ss32 = true;
       const uint32_t retired = pending_ + 1;
       const Emit push_ret = [this, next] {
         a_.mov(x86::r11d, x86::dword_ptr(x86::r14, offsetof(Ctx, entry_eip)));
@@ -1253,7 +1247,6 @@ bool Translator::native(const Insn& in, unsigned i, uint32_t live_after, bool dr
     case ZYDIS_MNEMONIC_RET: {
       if (in.opsize != 4) return false;
       if (dry) return true;
-      t_.ss32 = true;
       const int32_t pop = 4 + static_cast<int32_t>(in.nops ? (o0.disp & 0xFFFF) : 0);
       const uint32_t retired = pending_ + 1;
       a_.mov(x86::r8d, x86::r12d);
@@ -1308,7 +1301,6 @@ bool Translator::native(const Insn& in, unsigned i, uint32_t live_after, bool dr
     case ZYDIS_MNEMONIC_LEAVE: {
       if (in.opsize != 4) return false;
       if (dry) return true;
-      t_.ss32 = true;
       a_.mov(x86::r8d, x86::ebp);
       restore_ = (live_after & kArith) != 0;
       access(i, cpu::SS, 4, kRead, [this] { a_.mov(x86::r11d, x86::dword_ptr(x86::r10)); },
@@ -1400,8 +1392,6 @@ void Translator::translate(Stats& stats) {
   // Every translated block assumes the usual flat DS, ES and SS and a 32-bit stack, whether
   // it uses them or not, so that blocks can chain to one another; FS and GS are assumed
   // only by the blocks that use them.
-  t_.has_mem = true;
-  t_.ss32 = true;
   t_.seg_mask = kStandardSegs;
 
   a_.push(x86::rbx);
