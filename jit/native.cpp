@@ -472,7 +472,6 @@ class Moves {
 // their arguments packed into r8d/r11d (see namespace pack).
 struct StubAddrs {
   const void* epilogue = nullptr;  // jump: restore the host's registers and return
-  const void* exit_live = nullptr; // jump, r8 = pack::exit, guest flags in the host's
   const void* exit_r15 = nullptr;  // jump, r8 = pack::exit, guest flags in r15
   const void* access = nullptr;    // call, r8d = ea, r11d = pack::site, flags in r15 -> r10
   const void* writeback = nullptr; // call, flags in r15 -> r11d = 1 when the block must end
@@ -485,16 +484,14 @@ class StubBuilder : public Moves {
  public:
   using Moves::Moves;
 
-  void build(StubAddrs& out, CodeHolder& code, std::vector<std::pair<const void**, Label>>& labels) {
-    Label epilogue = a_.newLabel(), exit_live = a_.newLabel(), exit_r15 = a_.newLabel(),
+  void build(StubAddrs& out, std::vector<std::pair<const void**, Label>>& labels) {
+    Label epilogue = a_.newLabel(), exit_r15 = a_.newLabel(),
           access = a_.newLabel(), writeback = a_.newLabel(), callout = a_.newLabel(), direct = a_.newLabel(),
           indirect = a_.newLabel();
 
     a_.bind(epilogue);
     Moves::epilogue();
 
-    a_.bind(exit_live);
-    save_flags_r15();
     a_.bind(exit_r15);
     {
       Label eip_set = a_.newLabel();
@@ -623,10 +620,9 @@ class StubBuilder : public Moves {
       a_.jmp(exit_r15);
     }
 
-    labels = {{&out.epilogue, epilogue}, {&out.exit_live, exit_live}, {&out.exit_r15, exit_r15},
+    labels = {{&out.epilogue, epilogue}, {&out.exit_r15, exit_r15},
               {&out.access, access},     {&out.writeback, writeback}, {&out.callout, callout},
               {&out.direct, direct},     {&out.indirect, indirect}};
-    (void)code;
   }
 
  private:
@@ -665,12 +661,6 @@ class Translator : public Moves {
   void jmp_stub(const void* stub) { a_.jmp(reinterpret_cast<uint64_t>(stub)); }
   void call_stub(const void* stub) { a_.call(reinterpret_cast<uint64_t>(stub)); }
 
-  // Leave the block for guest EIP entry+`off` with `retired` native instructions to count,
-  // back to the run loop.
-  void exit_at(uint32_t off, uint32_t retired) {
-    a_.mov(x86::r8, pack::exit(off, retired));
-    jmp_stub(stubs_.exit_live);
-  }
   // Leave the block for guest EIP entry+`off` (a direct branch or the fall-through), going
   // on in host code when the target is translated.
   void chain_exit(uint32_t off, uint32_t retired) {
@@ -849,6 +839,12 @@ bool reads_condition(const Insn& in) {
 bool is_reg(const cpu::Operand& op) {
   return op.kind == OpKind::Reg &&
          (op.rclass == RegClass::Gpr8 || op.rclass == RegClass::Gpr16 || op.rclass == RegClass::Gpr32);
+}
+
+// The operand of a 32-bit PUSH or CALL the translator emits: an immediate (or a relative
+// target), a 32-bit register or a memory operand.
+bool imm_reg32_or_mem(const cpu::Operand& op) {
+  return op.kind == OpKind::Imm || op.kind == OpKind::Mem || (is_reg(op) && op.size == 4);
 }
 
 // The table's columns (cpu/ops/*.def) give what a row may read, write and leave undefined
@@ -1162,8 +1158,7 @@ bool Translator::native(const Insn& in, unsigned i, uint32_t live_after, bool dr
 
     // PUSH r32 / PUSH imm32 / PUSH m32
     case ZYDIS_MNEMONIC_PUSH: {
-      if (in.opsize != 4 || !(o0.kind == OpKind::Imm || o0.kind == OpKind::Mem || (is_reg(o0) && o0.size == 4)))
-        return false;
+      if (in.opsize != 4 || !imm_reg32_or_mem(o0)) return false;
       if (dry) return true;
       if (o0.kind == OpKind::Mem) {
         // Two accesses: the load (a fault there changes nothing), then the push.
@@ -1204,8 +1199,7 @@ bool Translator::native(const Insn& in, unsigned i, uint32_t live_after, bool dr
 
     // CALL rel32 / CALL r32 / CALL m32
     case ZYDIS_MNEMONIC_CALL: {
-      if (in.opsize != 4 || !(o0.kind == OpKind::Imm || o0.kind == OpKind::Mem || (is_reg(o0) && o0.size == 4)))
-        return false;
+      if (in.opsize != 4 || !imm_reg32_or_mem(o0)) return false;
       if (dry) return true;
       const uint32_t retired = pending_ + 1;
       const Emit push_ret = [this, next] {
@@ -1488,7 +1482,7 @@ Native::Native(cpu::Cpu& cpu, unsigned hot_threshold, size_t max_code)
   x86::Assembler a(&code);
   StubBuilder builder(a);
   std::vector<std::pair<const void**, Label>> labels;
-  builder.build(impl_->stubs, code, labels);
+  builder.build(impl_->stubs, labels);
   void* base = nullptr;
   POPEK_ASSERT(cpu, !errors.failed && impl_->rt.add(&base, &code) == kErrorOk);
   for (auto& [addr, label] : labels) *addr = static_cast<const uint8_t*>(base) + code.labelOffsetFromBase(label);
@@ -1538,7 +1532,6 @@ bool Native::run(cpu::Cpu& cpu, cpu::Block& block) {
         cpu.log().once("jit-emit", "JIT: a block could not be assembled (%s); the interpreter runs it",
                        errors.failed ? errors.text : "no room for code");
         ++stats.blocks_declined;
-        ++stats.decline_emit;
       }
     }
     block.host_code = t.release();
@@ -1610,7 +1603,7 @@ std::string Native::stats_report() const {
            " as callouts; %" PRIu64 " slow-path memory accesses; %" PRIu64 " KiB of host code, %" PRIu64
            " cache flushes\n"
            "popek: jit: %" PRIu64 " direct branches linked, %" PRIu64 " indirect or cross-page branches continued in host code\n",
-           s.blocks_translated, s.threaded, s.decline_emit, s.block_runs, s.guard_misses,
+           s.blocks_translated, s.threaded, s.blocks_declined, s.block_runs, s.guard_misses,
            s.insns_native, s.insns_callout, s.slow_accesses, s.host_code_bytes / 1024, s.cache_flushes,
            s.chain_links, s.lookup_hits);
   return buf;

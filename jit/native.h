@@ -20,7 +20,6 @@ struct Stats {
   uint64_t blocks_translated = 0;
   uint64_t threaded = 0;             // of which 16-bit code, translated call-threaded
   uint64_t blocks_declined = 0;      // not translated: the assembler failed (logged once)
-  uint64_t decline_emit = 0;
   uint64_t guard_misses = 0;         // translated block run by the interpreter: segments
                                      // or privilege differ from the translation's assumptions
   uint64_t insns_native = 0;         // guest instructions emitted as host code (static)

@@ -13,6 +13,7 @@
 #include "frontend/lockstep.h"
 #include "frontend/machine.h"
 #include "temp_files.h"
+#include "tiny_kernel.h"
 
 namespace popek::frontend {
 namespace {
@@ -140,25 +141,6 @@ const Bytes kGuest = {
 
 // Expected debugcon output: 13 ticks before the end of the busy loop, 40 in all.
 const std::string kOutput = "TTTTTTTTTTTTT." + std::string(27, 'T') + "K\n";
-
-// A multiboot kernel in a.out-kludge form: the header, then `code`, loaded at 1 MiB and
-// entered at the first code byte.
-Bytes kludge_kernel(const Bytes& code) {
-  const uint32_t base = 0x100000, flags = mb::kFlagAoutKludge;
-  const uint32_t words[8] = {mb::kHeaderMagic, flags, 0u - mb::kHeaderMagic - flags, base, base,
-                             0, 0, base + 32};
-  Bytes k(32);
-  std::memcpy(k.data(), words, 32);
-  k.insert(k.end(), code.begin(), code.end());
-  return k;
-}
-
-std::string slurp(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
 
 // The report's row for `field`: "* " when marked (else two spaces), the name, both values.
 std::string row_of(const std::string& report, const std::string& field) {
