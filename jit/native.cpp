@@ -91,28 +91,41 @@ struct Ctx {
   uint8_t stop;
   uint64_t stamp;       // what a jump-cache entry must match (make_stamp)
   struct JumpEntry* jcache;
+  // The current address space's TLB of instruction fetches at the current CPL (kept by
+  // update_stop): a jump-cache entry holds while its code page is mapped there as it was.
+  const mmu::TlbEntry* exec_tlb;
+  // +1 or -1 by the second byte of EFLAGS (DF is its bit 2): the step of a string
+  // instruction's index registers, looked up without touching the host flags.
+  int64_t df_step[256];
 };
 
 // The jump cache: guest CS base and EIP -> translated block, for indirect branches,
 // direct-mapped by the low bits of EIP and probed inline by translated code. An entry is
-// valid while the address space (mmu generation) and CPL are those of its stamp; the
-// whole cache is emptied when blocks are dropped.
+// valid while CPL and the FS/GS assumption are those of its stamp and the instruction
+// fetch TLB still maps its linear code page to the same physical page (the TLB loses an
+// entry whenever the mapping may have changed: page-table write, INVLPG, CR3 switch to
+// another address space, flush); the whole cache is emptied when blocks are dropped.
 struct JumpEntry {
   uint64_t key = ~0ull;  // CS base << 32 | EIP
   uint64_t stamp = 0;
-  const void* body = nullptr;
-  uint64_t pad = 0;
+  const void* chain = nullptr;  // the block's chain entry
+  uint32_t linear_page = 1;  // (CS base + EIP) & ~0xFFF; 1 never matches a TLB tag
+  uint32_t phys_page = 0;
 };
 static_assert(sizeof(JumpEntry) == 32);
-constexpr unsigned kJumpCacheSize = 4096;
+constexpr unsigned kJumpCacheSize = 16384;
+// The page offset alone would make every branch target at the same offset of another page
+// collide; the page number is folded in (the indirect stub computes the same).
+constexpr uint32_t jump_cache_index(uint32_t eip) { return (eip ^ (eip >> 12)) & (kJumpCacheSize - 1); }
 static_assert(std::is_standard_layout_v<Ctx>);
 
-// A direct branch to a block on the same physical page: filled in when the target is
-// first reached, then followed by a jump without leaving host code. Both blocks are on
-// one page, so invalidating the target always invalidates the source with it.
+// A direct branch to a block on the same physical page. Its host jump goes to the link
+// stub until the target is first reached, and is then patched to jump to the target's
+// chain entry: later traversals never leave host code. Both blocks are on one page, so
+// invalidating the target always invalidates the source with it.
 struct ChainSlot {
-  const void* body = nullptr;  // the target's code after its prologue, or nullptr
-  uint32_t target_off = 0;     // target EIP - source entry EIP (= physical distance)
+  uint8_t* patch = nullptr;  // the rel32 field of the exit's JMP
+  uint32_t target_off = 0;   // target EIP - source entry EIP (= physical distance)
   const Translation* owner = nullptr;
   const cpu::Block* owner_block = nullptr;
 };
@@ -120,7 +133,10 @@ struct ChainSlot {
 // What run() needs to know about a translated block.
 struct Translation {
   void (*fn)(Ctx*) = nullptr;  // nullptr: declined, the interpreter runs the block
-  const void* body = nullptr;  // entry for chained jumps: registers and flags already in
+  // Entry for chained jumps: guest registers in the host's, guest flags in r15, the
+  // instructions before counted and Ctx::entry_eip this block's EIP. It checks that the
+  // chain may go on (budget, stop flag) before the block's first instruction.
+  const void* chain = nullptr;
   std::vector<std::unique_ptr<ChainSlot>> slots;
   uint8_t seg_mask = 0;        // segments native memory accesses use (bit per SegReg)
   bool user = false;           // translated for CPL 3 (TLB arrays of user accesses)
@@ -142,7 +158,7 @@ bool flat_data(const cpu::SegmentCache& sc) {
 
 // What a jump-cache entry must match besides its address: the address space, CPL and
 // whether FS and GS are usable flat (DS, ES and SS are, all along a chain).
-uint64_t make_stamp(const cpu::Cpu& c, uint64_t generation);
+uint64_t make_stamp(const cpu::Cpu& c);
 
 bool guard_ok(const cpu::Cpu& c, const Translation& t) {
   const cpu::CpuState& s = c.s;
@@ -161,11 +177,12 @@ bool guard_ok(const cpu::Cpu& c, const Translation& t) {
 
 void update_stop(Ctx* ctx) {
   ctx->tlb_now = *ctx->tlb;
+  ctx->exec_tlb = ctx->tlb_now[static_cast<unsigned>(mmu::Access::Exec) * 2 + (ctx->state->cpl == 3 ? 1 : 0)];
   ctx->stop = *ctx->intr || ctx->state->irq_shadow || *ctx->mmu_generation != ctx->generation;
 }
 
-uint64_t make_stamp(const cpu::Cpu& c, uint64_t generation) {
-  return (generation << 4) | (static_cast<uint64_t>(c.s.cpl) << 2) | (flat_data(c.s.seg[cpu::FS]) ? 2 : 0) |
+uint64_t make_stamp(const cpu::Cpu& c) {
+  return (static_cast<uint64_t>(c.s.cpl) << 2) | (flat_data(c.s.seg[cpu::FS]) ? 2 : 0) |
          (flat_data(c.s.seg[cpu::GS]) ? 1 : 0);
 }
 
@@ -206,7 +223,7 @@ extern "C" uint32_t popek_jit_callout(Ctx* ctx, uint32_t site, const cpu::Block*
     }
     return 0;
   }
-  if (b.insns[i].census) ctx->stamp = make_stamp(c, ctx->generation);  // MOV FS, ... (say)
+  if (b.insns[i].census) ctx->stamp = make_stamp(c);  // MOV FS, ... (say)
   update_stop(ctx);
   return 1;
 }
@@ -280,9 +297,11 @@ extern "C" uint32_t popek_jit_writeback(Ctx* ctx) {
 }
 
 // Whether a block translated as `t` may follow `owner` in a chain without its own guard:
-// it assumes nothing the chain's head did not check.
+// it assumes nothing the chain's head did not check, or checks it at its chain entry
+// (flat FS and GS).
 bool compatible(const Translation& t, const Translation& owner) {
-  return (t.seg_mask & ~owner.seg_mask) == 0 && t.user == owner.user;
+  constexpr uint8_t kChecked = kStandardSegs | (1u << cpu::FS) | (1u << cpu::GS);
+  return t.user == owner.user && (t.seg_mask & ~kChecked) == 0;
 }
 
 // Next block of a chain at guest EIP s.eip, for indirect branches and branches to
@@ -296,37 +315,50 @@ extern "C" const void* popek_jit_lookup(Ctx* ctx) {
   uint32_t phys;
   mmu::PageFault f;
   if (!c.mmu().translate(s.seg[cpu::CS].base + s.eip, mmu::Access::Exec, s.cpl == 3, phys, f)) return nullptr;
-  cpu::Block* b = c.find_block(phys, cpu::CodeMode::Prot32);
-  if (!b || !b->host_code || b->two_pages) return nullptr;
-  const auto* t = static_cast<const Translation*>(b->host_code);
-  if (!t->fn || !guard_ok(c, *t)) return nullptr;
+  JumpEntry& e = ctx->jcache[jump_cache_index(s.eip)];
+  const uint64_t key = (static_cast<uint64_t>(s.seg[cpu::CS].base) << 32) | s.eip;
+  const void* chain = nullptr;
+  if (e.key == key && e.stamp == ctx->stamp && e.phys_page == phys >> 12) {
+    // Only the fetch TLB had lost the page (another address space, a page-table write
+    // elsewhere in its table): the mapping is as it was, and so is the entry.
+    chain = e.chain;
+  } else {
+    cpu::Block* b = c.find_block(phys, cpu::CodeMode::Prot32);
+    if (!b || !b->host_code || b->two_pages) return nullptr;
+    const auto* t = static_cast<const Translation*>(b->host_code);
+    if (!t->chain || !guard_ok(c, *t)) return nullptr;
+    chain = t->chain;
+    e.key = key;
+    e.stamp = ctx->stamp;
+    e.chain = chain;
+    e.linear_page = (s.seg[cpu::CS].base + s.eip) & 0xFFFFF000u;
+    e.phys_page = phys >> 12;
+  }
   ++ctx->stats->lookup_hits;
   ctx->entry_eip = s.eip;
   update_stop(ctx);
-  {
-    JumpEntry& e = ctx->jcache[s.eip & (kJumpCacheSize - 1)];
-    e.key = (static_cast<uint64_t>(s.seg[cpu::CS].base) << 32) | s.eip;
-    e.stamp = ctx->stamp;
-    e.body = t->body;
-  }
-  return t->body;
+  return chain;
 }
 
-// First traversal of a same-page direct branch: finds the target and fills the slot.
+// First traversal of a same-page direct branch (entry_eip is already the target's): finds
+// the target and patches the branch to go there directly.
 extern "C" const void* popek_jit_link(Ctx* ctx, ChainSlot* slot) {
   cpu::Cpu& c = *ctx->cpu;
   cpu::Block* b = c.find_block(slot->owner_block->phys + slot->target_off, cpu::CodeMode::Prot32);
   if (!b || !b->host_code || b->two_pages) return nullptr;
   const auto* t = static_cast<const Translation*>(b->host_code);
-  if (!t->fn) return nullptr;
+  if (!t->chain) return nullptr;
   if (compatible(*t, *slot->owner)) {
-    slot->body = t->body;
-    ++ctx->stats->chain_links;
+    const int64_t rel = reinterpret_cast<intptr_t>(t->chain) - reinterpret_cast<intptr_t>(slot->patch + 4);
+    if (rel == static_cast<int32_t>(rel)) {
+      const int32_t rel32 = static_cast<int32_t>(rel);
+      std::memcpy(slot->patch, &rel32, 4);
+      ++ctx->stats->chain_links;
+    }
   } else if (!guard_ok(c, *t)) {
     return nullptr;
   }
-  ctx->entry_eip += slot->target_off;
-  return t->body;
+  return t->chain;
 }
 
 // ------------------------------------------------------------------ flag effects
@@ -455,6 +487,16 @@ class Moves {
     a_.pop(x86::rbx);
     a_.ret();
   }
+  // Whether a chain of blocks may go on, else to `out`: the budget is not used up, no
+  // interrupt line is raised, no interrupt shadow is pending and the address space is as
+  // it was (Ctx::stop). Clobbers the host flags and r11.
+  void chain_checks(Label out) {
+    a_.mov(x86::r11, x86::qword_ptr(x86::r13, kOffIcount));
+    a_.cmp(x86::r11, x86::qword_ptr(x86::r14, offsetof(Ctx, until)));
+    a_.jae(out);
+    a_.cmp(x86::byte_ptr(x86::r14, offsetof(Ctx, stop)), 0);
+    a_.jne(out);
+  }
   // C calls from a stub entered by a jump (rsp is 16-byte aligned) or by a call (8 mod 16).
   void call_c(const void* fn, bool called) {
     if (called) a_.sub(x86::rsp, 8);
@@ -476,7 +518,7 @@ struct StubAddrs {
   const void* access = nullptr;    // call, r8d = ea, r11d = pack::site, flags in r15 -> r10
   const void* writeback = nullptr; // call, flags in r15 -> r11d = 1 when the block must end
   const void* callout = nullptr;   // call, r8d = pack::site, r9 = Block*
-  const void* direct = nullptr;    // jump, r10 = ChainSlot*, flags in r15, icount counted
+  const void* link = nullptr;      // jump, r10 = ChainSlot*, flags in r15, icount and EIP counted
   const void* indirect = nullptr;  // jump, EIP in CpuState, flags in r15, icount counted
 };
 
@@ -486,7 +528,7 @@ class StubBuilder : public Moves {
 
   void build(StubAddrs& out, std::vector<std::pair<const void**, Label>>& labels) {
     Label epilogue = a_.newLabel(), exit_r15 = a_.newLabel(),
-          access = a_.newLabel(), writeback = a_.newLabel(), callout = a_.newLabel(), direct = a_.newLabel(),
+          access = a_.newLabel(), writeback = a_.newLabel(), callout = a_.newLabel(), link = a_.newLabel(),
           indirect = a_.newLabel();
 
     a_.bind(epilogue);
@@ -558,17 +600,9 @@ class StubBuilder : public Moves {
       a_.jmp(epilogue);
     }
 
-    a_.bind(direct);
+    a_.bind(link);
     {
-      Label out = a_.newLabel(), link = a_.newLabel();
-      chain_checks(out);
-      a_.mov(x86::r11, x86::qword_ptr(x86::r10, offsetof(ChainSlot, body)));
-      a_.test(x86::r11, x86::r11);
-      a_.jz(link);
-      a_.mov(x86::r9d, x86::dword_ptr(x86::r10, offsetof(ChainSlot, target_off)));
-      a_.add(x86::dword_ptr(x86::r14, offsetof(Ctx, entry_eip)), x86::r9d);
-      jump_r11();
-      a_.bind(link);  // first traversal: find the target, fill the slot
+      Label out = a_.newLabel();
       spill_gprs();
       a_.push(x86::r10);
       a_.mov(x86::rdi, x86::r14);
@@ -579,22 +613,23 @@ class StubBuilder : public Moves {
       load_gprs();
       a_.test(x86::r11, x86::r11);
       a_.jz(out);
-      jump_r11();
+      a_.jmp(x86::r11);
       a_.bind(out);
-      a_.mov(x86::r8d, x86::dword_ptr(x86::r10, offsetof(ChainSlot, target_off)));
+      a_.mov(x86::r8, pack::exit(0, 0));
       a_.jmp(exit_r15);
     }
 
     a_.bind(indirect);
     {
       Label out = a_.newLabel(), miss = a_.newLabel();
-      chain_checks(out);
       // The jump cache.
       a_.mov(x86::r9d, x86::dword_ptr(x86::r13, kOffEip));
       a_.mov(x86::r10d, x86::dword_ptr(x86::r13, seg_base_off(cpu::CS)));
       a_.shl(x86::r10, 32);
       a_.or_(x86::r10, x86::r9);
-      a_.mov(x86::r11d, x86::r9d);
+      a_.mov(x86::r11d, x86::r9d);  // jump_cache_index
+      a_.shr(x86::r11d, 12);
+      a_.xor_(x86::r11d, x86::r9d);
       a_.and_(x86::r11d, kJumpCacheSize - 1);
       a_.shl(x86::r11d, 5);
       a_.add(x86::r11, x86::qword_ptr(x86::r14, offsetof(Ctx, jcache)));
@@ -603,10 +638,24 @@ class StubBuilder : public Moves {
       a_.mov(x86::r10, x86::qword_ptr(x86::r14, offsetof(Ctx, stamp)));
       a_.cmp(x86::r10, x86::qword_ptr(x86::r11, offsetof(JumpEntry, stamp)));
       a_.jne(miss);
+      // The code page is still mapped as when the entry was made.
+      a_.mov(x86::r10d, x86::dword_ptr(x86::r11, offsetof(JumpEntry, linear_page)));
+      a_.shr(x86::r10d, 8);
+      a_.and_(x86::r10d, (mmu::kTlbSize - 1) << 4);
+      a_.add(x86::r10, x86::qword_ptr(x86::r14, offsetof(Ctx, exec_tlb)));
+      a_.mov(x86::r9d, x86::dword_ptr(x86::r11, offsetof(JumpEntry, linear_page)));
+      a_.cmp(x86::r9d, x86::dword_ptr(x86::r10, offsetof(mmu::TlbEntry, tag)));
+      a_.jne(miss);
+      a_.mov(x86::r9d, x86::dword_ptr(x86::r11, offsetof(JumpEntry, phys_page)));
+      a_.cmp(x86::r9d, x86::dword_ptr(x86::r10, offsetof(mmu::TlbEntry, phys_page)));
+      a_.jne(miss);
+      a_.mov(x86::r9d, x86::dword_ptr(x86::r13, kOffEip));
       a_.mov(x86::dword_ptr(x86::r14, offsetof(Ctx, entry_eip)), x86::r9d);
-      a_.mov(x86::r11, x86::qword_ptr(x86::r11, offsetof(JumpEntry, body)));
-      jump_r11();
-      a_.bind(miss);  // the run loop's lookup, in C++
+      a_.jmp(x86::qword_ptr(x86::r11, offsetof(JumpEntry, chain)));
+      // The run loop's lookup, in C++, only when the chain may go on: its page walk sets
+      // accessed bits, which must not happen before the interpreter would fetch there.
+      a_.bind(miss);
+      chain_checks(out);
       spill_gprs();
       a_.mov(x86::rdi, x86::r14);
       call_c(reinterpret_cast<const void*>(&popek_jit_lookup), false);
@@ -614,7 +663,7 @@ class StubBuilder : public Moves {
       load_gprs();
       a_.test(x86::r11, x86::r11);
       a_.jz(out);
-      jump_r11();
+      a_.jmp(x86::r11);
       a_.bind(out);
       a_.mov(x86::r8, pack::kEipSet);
       a_.jmp(exit_r15);
@@ -622,24 +671,7 @@ class StubBuilder : public Moves {
 
     labels = {{&out.epilogue, epilogue}, {&out.exit_r15, exit_r15},
               {&out.access, access},     {&out.writeback, writeback}, {&out.callout, callout},
-              {&out.direct, direct},     {&out.indirect, indirect}};
-  }
-
- private:
-  // Where a chain may go on: the budget is not used up, no interrupt line is raised, no
-  // interrupt shadow is pending and the address space is as it was. Flags are in r15.
-  void chain_checks(Label out) {
-    a_.mov(x86::r11, x86::qword_ptr(x86::r13, kOffIcount));
-    a_.cmp(x86::r11, x86::qword_ptr(x86::r14, offsetof(Ctx, until)));
-    a_.jae(out);
-    a_.cmp(x86::byte_ptr(x86::r14, offsetof(Ctx, stop)), 0);
-    a_.jne(out);
-  }
-  // Into the next block's body at r11 with the guest flags back in the host's.
-  void jump_r11() {
-    a_.mov(x86::r8, x86::r11);  // restore_flags_r15 uses r11
-    restore_flags_r15();
-    a_.jmp(x86::r8);
+              {&out.link, link},         {&out.indirect, indirect}};
   }
 };
 
@@ -653,7 +685,10 @@ class Translator : public Moves {
 
   void translate(Stats& stats);
   void translate_threaded(Stats& stats);
-  Label body() const { return body_; }
+  Label chain_entry() const { return chain_; }
+  // Each same-page branch's slot and the label of its JMP (the patch address is known
+  // once the code is placed).
+  const std::vector<std::pair<ChainSlot*, Label>>& patch_sites() const { return patch_sites_; }
 
  private:
   using Emit = std::function<void()>;
@@ -672,9 +707,20 @@ class Translator : public Moves {
       slot->target_off = off;
       slot->owner = &t_;
       slot->owner_block = &b_;
-      a_.mov(x86::r10, reinterpret_cast<uint64_t>(slot.get()));
+      if (off) a_.add(x86::dword_ptr(x86::r14, offsetof(Ctx, entry_eip)), off);
+      // A JMP rel32 (forward, so asmjit emits the long form) to this exit's call of the
+      // link stub, patched once the target is known.
+      Label jmp = a_.newLabel(), to_link = a_.newLabel();
+      a_.bind(jmp);
+      a_.jmp(to_link);
+      ChainSlot* sp = slot.get();
+      patch_sites_.emplace_back(sp, jmp);
       t_.slots.push_back(std::move(slot));
-      jmp_stub(stubs_.direct);
+      deferred_.push_back([this, sp, to_link] {
+        a_.bind(to_link);
+        a_.mov(x86::r10, reinterpret_cast<uint64_t>(sp));
+        jmp_stub(stubs_.link);
+      });
     } else {
       set_eip(off);
       jmp_stub(stubs_.indirect);
@@ -807,13 +853,23 @@ class Translator : public Moves {
   FlagFx flag_fx(const Insn& in);
   bool native(const Insn& in, unsigned i, uint32_t live_after, bool dry);
   bool emit_generic(const Insn& in, unsigned i, InstId id, uint32_t live_after, bool dry);
+  bool emit_string(const Insn& in, unsigned i, uint32_t live_after, bool dry);
+  // ESI and/or EDI += DF ? -w : w, without touching the host flags (uses r11).
+  void string_step(unsigned w, bool si, bool di) {
+    a_.movzx(x86::r11d, x86::byte_ptr(x86::r13, kOffEflags + 1));
+    a_.mov(x86::r11, x86::qword_ptr(x86::r14, x86::r11, 3, offsetof(Ctx, df_step)));
+    const uint32_t shift = w == 4 ? 2 : w == 2 ? 1 : 0;
+    if (si) a_.lea(x86::esi, x86::ptr(x86::rsi, x86::r11, shift));
+    if (di) a_.lea(x86::edi, x86::ptr(x86::rdi, x86::r11, shift));
+  }
   void callout(unsigned i, bool last);
 
   const cpu::Block& b_;
   Translation& t_;
   bool user_;
   Label exit_;
-  Label body_ = a_.newLabel();
+  Label chain_ = a_.newLabel();
+  std::vector<std::pair<ChainSlot*, Label>> patch_sites_;
   uint32_t off_ = 0;      // EIP offset of the instruction being translated
   uint32_t pending_ = 0;  // native instructions retired since icount was last written
   bool ended_ = false;    // the block's exits are emitted
@@ -847,6 +903,19 @@ bool imm_reg32_or_mem(const cpu::Operand& op) {
   return op.kind == OpKind::Imm || op.kind == OpKind::Mem || (is_reg(op) && op.size == 4);
 }
 
+// LODS, STOS, MOVS, SCAS and CMPS (Zydis shows no operands for them).
+enum class Str { None, Lods, Stos, Movs, Scas, Cmps };
+Str string_kind(const Insn& in) {
+  switch (in.mnemonic) {
+    case ZYDIS_MNEMONIC_LODSB: case ZYDIS_MNEMONIC_LODSW: case ZYDIS_MNEMONIC_LODSD: return Str::Lods;
+    case ZYDIS_MNEMONIC_STOSB: case ZYDIS_MNEMONIC_STOSW: case ZYDIS_MNEMONIC_STOSD: return Str::Stos;
+    case ZYDIS_MNEMONIC_MOVSB: case ZYDIS_MNEMONIC_MOVSW: case ZYDIS_MNEMONIC_MOVSD: return Str::Movs;
+    case ZYDIS_MNEMONIC_SCASB: case ZYDIS_MNEMONIC_SCASW: case ZYDIS_MNEMONIC_SCASD: return Str::Scas;
+    case ZYDIS_MNEMONIC_CMPSB: case ZYDIS_MNEMONIC_CMPSW: case ZYDIS_MNEMONIC_CMPSD: return Str::Cmps;
+    default: return Str::None;
+  }
+}
+
 // The table's columns (cpu/ops/*.def) give what a row may read, write and leave undefined
 // over all its forms; a shift or rotate by an immediate count is refined here, since the
 // count decides which flags it writes at all.
@@ -858,6 +927,12 @@ FlagFx Translator::flag_fx(const Insn& in) {
   fx.read = row.flags_read & kArith;
   fx.undef = row.flags_undef & kArith;
   fx.must = row.flags_written & ~row.flags_undef & ~row.flags_read & kArith;
+  // CMPS and SCAS read the flags only under REP (a count of 0 leaves them).
+  const Str str = string_kind(in);
+  if ((str == Str::Cmps || str == Str::Scas) && !(in.prefixes & (cpu::prefix::REP | cpu::prefix::REPNE))) {
+    fx.read = 0;
+    fx.must = row.flags_written & kArith;
+  }
   const bool shift = m == ZYDIS_MNEMONIC_SHL || m == ZYDIS_MNEMONIC_SHR || m == ZYDIS_MNEMONIC_SAR;
   const bool dshift = m == ZYDIS_MNEMONIC_SHLD || m == ZYDIS_MNEMONIC_SHRD;
   const bool rotate = m == ZYDIS_MNEMONIC_ROL || m == ZYDIS_MNEMONIC_ROR;
@@ -909,6 +984,7 @@ FlagFx Translator::flag_fx(const Insn& in) {
 
 
 bool may_fault_native(const Insn& in) {
+  if (string_kind(in) != Str::None) return true;
   switch (in.mnemonic) {
     case ZYDIS_MNEMONIC_LEA: case ZYDIS_MNEMONIC_NOP: case ZYDIS_MNEMONIC_PREFETCHNTA:
     case ZYDIS_MNEMONIC_PREFETCHT0: case ZYDIS_MNEMONIC_PREFETCHT1: case ZYDIS_MNEMONIC_PREFETCHT2:
@@ -927,6 +1003,11 @@ bool may_fault_native(const Insn& in) {
 
 // Whether a native instruction stores to memory (and may so end its block: see access()).
 bool writes_memory(const Insn& in) {
+  switch (string_kind(in)) {
+    case Str::None: break;
+    case Str::Stos: case Str::Movs: return true;
+    default: return false;
+  }
   switch (in.mnemonic) {
     case ZYDIS_MNEMONIC_PUSH: case ZYDIS_MNEMONIC_CALL:
       return true;
@@ -1090,10 +1171,13 @@ bool Translator::native(const Insn& in, unsigned i, uint32_t live_after, bool dr
     const cpu::Operand& op = in.ops[k];
     if (op.kind == OpKind::Reg && op.rclass == RegClass::Gpr8 && op.reg >= 4) high = true;
     if (op.kind == OpKind::Mem) rex = true;
+    // A code segment is never assumed flat for data (guard_ok): such accesses are callouts.
+    if (op.kind == OpKind::Mem && op.seg == cpu::CS) return false;
     if (op.kind == OpKind::Reg && op.rclass != RegClass::Gpr8 && op.reg == cpu::ESP) rex = true;
   }
   if (high && rex) return false;
 
+  if (string_kind(in) != Str::None) return emit_string(in, i, live_after, dry);
   const uint32_t next = off_ + in.len;
   const cpu::Operand& o0 = in.ops[0];
   switch (in.mnemonic) {
@@ -1399,8 +1483,9 @@ void Translator::translate(Stats& stats) {
   a_.mov(x86::r13, x86::qword_ptr(x86::r14, offsetof(Ctx, state)));
   load_gprs();
   load_flags();
-  a_.bind(body_);
+  Label body = a_.newLabel();
   exit_ = a_.newLabel();
+  a_.bind(body);
 
   off_ = 0;
   for (size_t k = 0; k < n; ++k) {
@@ -1417,8 +1502,98 @@ void Translator::translate(Stats& stats) {
   t_.span = off_;
   if (!ended_) chain_exit(off_, pending_);
   for (auto& d : deferred_) d();
+  // The chain entry, emitted last because it depends on the segments the block uses:
+  // chained blocks come in here (see Translation::chain).
+  {
+    Label leave = a_.newLabel();
+    a_.bind(chain_);
+    chain_checks(leave);
+    // FS and GS, when used, must still be flat (bits 1 and 0 of the stamp, kept by the
+    // helpers after any instruction that may load them).
+    const uint32_t fs_gs = ((t_.seg_mask >> cpu::FS) & 1 ? 2u : 0u) | ((t_.seg_mask >> cpu::GS) & 1 ? 1u : 0u);
+    if (fs_gs) {
+      a_.mov(x86::r11d, x86::dword_ptr(x86::r14, offsetof(Ctx, stamp)));
+      a_.and_(x86::r11d, fs_gs);
+      a_.cmp(x86::r11d, fs_gs);
+      a_.jne(leave);
+    }
+    restore_flags_r15();
+    a_.jmp(body);
+    a_.bind(leave);
+    a_.mov(x86::r8, pack::exit(0, 0));
+    jmp_stub(stubs_.exit_r15);
+  }
   a_.bind(exit_);
   epilogue();
+}
+
+// LODS, STOS, MOVS, SCAS, CMPS without a REP prefix, 32-bit addressing: one element
+// through the same memory accesses as any other instruction (DS:ESI, or its override, and
+// ES:EDI), then the index registers step by DF. A fault in either access leaves every
+// register as it was. (REP forms are callouts: the interpreter's bulk path moves whole
+// pages at a time and keeps its iteration budget.)
+bool Translator::emit_string(const Insn& in, unsigned i, uint32_t live_after, bool dry) {
+  if ((in.prefixes & (cpu::prefix::REP | cpu::prefix::REPNE)) || in.seg == cpu::CS) return false;
+  if (dry) return true;
+  const Str k = string_kind(in);
+  const unsigned w = in.opsize;
+  const x86::Gp acc = greg(cpu::EAX, w);
+  const x86::Gp tmp = w == 4 ? x86::Gp(x86::r11d) : w == 2 ? x86::Gp(x86::r11w) : x86::Gp(x86::r11b);
+  const auto mem = [w] { return x86::ptr(x86::r10, 0, w); };
+  // The first element of MOVS and CMPS: DS:[ESI] into the scratch slot.
+  const auto load_source = [&] {
+    a_.mov(x86::r8d, x86::esi);
+    access(i, in.seg, w, kRead, [this, w, mem] {
+      if (w == 4) a_.mov(x86::r11d, mem());
+      else a_.movzx(x86::r11d, mem());
+      a_.mov(x86::dword_ptr(x86::r14, offsetof(Ctx, scratch)), x86::r11d);
+    }, nullptr, nullptr);
+  };
+  switch (k) {
+    case Str::Lods:
+      a_.mov(x86::r8d, x86::esi);
+      restore_ = (live_after & kArith) != 0;
+      access(i, in.seg, w, kRead, [this, acc, mem] { a_.mov(acc, mem()); },
+             [this, w] { string_step(w, true, false); }, nullptr);
+      break;
+    case Str::Stos:
+      a_.mov(x86::r8d, x86::edi);
+      restore_ = (live_after & kArith) != 0;
+      access(i, cpu::ES, w, kWrite, [this, acc, mem] { a_.mov(mem(), acc); },
+             [this, w] { string_step(w, false, true); }, nullptr);
+      break;
+    case Str::Scas:
+      a_.mov(x86::r8d, x86::edi);
+      access(i, cpu::ES, w, kRead, [this, acc, mem] { a_.cmp(acc, mem()); },
+             [this, w] { string_step(w, false, true); }, nullptr);
+      break;
+    case Str::Movs:
+      load_source();
+      a_.mov(x86::r8d, x86::edi);
+      restore_ = (live_after & kArith) != 0;
+      access(i, cpu::ES, w, kWrite,
+             [this, tmp, mem] {
+               a_.mov(x86::r11d, x86::dword_ptr(x86::r14, offsetof(Ctx, scratch)));
+               a_.mov(mem(), tmp);
+             },
+             [this, w] { string_step(w, true, true); }, nullptr);
+      break;
+    case Str::Cmps:
+      // CMP DS:[ESI], ES:[EDI]: the source element is the left operand.
+      load_source();
+      a_.mov(x86::r8d, x86::edi);
+      access(i, cpu::ES, w, kRead,
+             [this, tmp, mem] {
+               a_.mov(x86::r11d, x86::dword_ptr(x86::r14, offsetof(Ctx, scratch)));
+               a_.cmp(tmp, mem());
+             },
+             [this, w] { string_step(w, true, true); }, nullptr);
+      break;
+    case Str::None:
+      return false;
+  }
+  ++pending_;
+  return true;
 }
 
 // 16-bit code (real mode, v86, 16-bit protected mode) is not emitted natively yet: its
@@ -1440,7 +1615,6 @@ void Translator::translate_threaded(Stats& stats) {
     ++stats.insns_callout;
   }
   a_.bind(exit_);
-  a_.bind(body_);
   a_.add(x86::rsp, 8);
   a_.pop(x86::r14);
   a_.pop(x86::rbx);
@@ -1474,6 +1648,7 @@ Native::Native(cpu::Cpu& cpu, unsigned hot_threshold, size_t max_code)
   x.stats = &stats;
   x.intr = cpu.intr_line();
   x.jcache = impl_->jcache.data();
+  for (unsigned v = 0; v < 256; ++v) x.df_step[v] = (v << 8) & cpu::flag::DF ? -1 : 1;
   // The shared stubs.
   CodeHolder code;
   code.init(impl_->rt.environment());
@@ -1523,7 +1698,12 @@ bool Native::run(cpu::Cpu& cpu, cpu::Block& block) {
       void (*fn)(Ctx*) = nullptr;
       if (!errors.failed && m.rt.add(&fn, &code) == kErrorOk) {
         t->fn = fn;
-        t->body = reinterpret_cast<const uint8_t*>(fn) + code.labelOffsetFromBase(tr.body());
+        auto* base = reinterpret_cast<uint8_t*>(fn);
+        if (!t->threaded) t->chain = base + code.labelOffsetFromBase(tr.chain_entry());
+        for (auto& [slot, label] : tr.patch_sites()) {
+          slot->patch = base + code.labelOffsetFromBase(label) + 1;
+          POPEK_ASSERT(cpu, slot->patch[-1] == 0xE9);  // JMP rel32
+        }
         t->code_size = code.codeSize();
         m.live_code += t->code_size;
         stats.host_code_bytes += t->code_size;
@@ -1547,7 +1727,7 @@ bool Native::run(cpu::Cpu& cpu, cpu::Block& block) {
   x.entry_eip = cpu.s.eip;
   x.until = cpu.run_until;
   x.generation = cpu.mmu().generation;
-  x.stamp = make_stamp(cpu, x.generation);
+  x.stamp = make_stamp(cpu);
   update_stop(&x);
   if (cpu.code_generation() != m.code_generation) {
     m.code_generation = cpu.code_generation();

@@ -14,7 +14,8 @@
 // differ by one extra copy of the form: FORM + HLT against FORM FORM + HLT. HLT is a
 // privileged row, so it ends the block as a callout whose last host instruction is the
 // block's first unconditional JMP (to the common exit); translate() emits the main body,
-// then the exits, then the out-of-line slow paths of memory accesses, then the epilogue.
+// then the exits, then the out-of-line slow paths of memory accesses, then the chain
+// entry (where chained blocks come in), then the epilogue.
 // Two numbers are pinned per form:
 //   inline  host instructions up to and including the first unconditional JMP or RET,
 //           i.e. the main body: what the form costs on its fast path (a TLB hit);
@@ -231,16 +232,21 @@ TEST(HostCode, Store) { expect_delta("mov [ebx+4], eax", {0x89, 0x43, 0x04}, 23,
 TEST(HostCode, ReadModifyWrite) { expect_delta("add [ebx], eax", {0x01, 0x03}, 18, 37); }
 TEST(HostCode, PushReg) { expect_delta("push eax", {0x50}, 24, 49); }
 TEST(HostCode, PopReg) { expect_delta("pop ecx", {0x59}, 24, 33); }
+// String forms without REP: one element through the TLB, then ESI/EDI step by DF.
+TEST(HostCode, Lodsb) { expect_delta("lodsb", {0xAC}, 26, 35); }
+TEST(HostCode, Stosd) { expect_delta("stosd", {0xAB}, 26, 53); }
 
 // ---------------------------------------------------------------- block ends and callouts
 
 // CMP, then JNE to the next instruction; the branch ends the block (HLT is a block of its
 // own), and both the taken and the fall-through side are chained exits. The pinned count
-// is the block at kCode: prologue, CMP, JNE, two chain exits, epilogue.
-TEST(HostCode, JccEndsBlock) { expect_total("cmp eax, ebx; jne +0", {0x39, 0xD8, 0x75, 0x00, 0xF4}, 47); }
+// is the block at kCode: prologue, chain entry, CMP, JNE, two chain exits (each with its
+// call of the link stub until patched), epilogue.
+TEST(HostCode, JccEndsBlock) { expect_total("cmp eax, ebx; jne +0", {0x39, 0xD8, 0x75, 0x00, 0xF4}, 64); }
 
-// The fixed cost: prologue, the HLT callout (a call of the shared callout stub), epilogue.
-constexpr long kHltBlock = 33;
+// The fixed cost: prologue, chain entry, the HLT callout (a call of the shared callout
+// stub), epilogue.
+constexpr long kHltBlock = 46;
 TEST(HostCode, HltOnlyBlock) { expect_total("hlt", kHlt, kHltBlock); }
 
 TEST(HostCode, CalloutCpuid) { expect_delta("cpuid (callout)", {0x0F, 0xA2}, 3, 3); }
