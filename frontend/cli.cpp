@@ -53,6 +53,7 @@ constexpr OptionSpec kOptions[] = {
     {"stats", "stats", false, "print execution statistics at exit"},
     {nullptr, "jit-cache", true, "host code cache of the JIT (MiB, or K/M/G suffix; default 64M)"},
     {nullptr, "lockstep", false, "run the interpreter beside the JIT, stop at the first difference"},
+    {"perfmap", "perfmap", false, "write /tmp/perf-PID.map naming the JIT's host code for perf"},
     {"h", "help", false, "print this help and exit"},
     {"help", "help", false, nullptr},
     {"version", "version", false, "print the version and exit"},
@@ -417,6 +418,7 @@ CliResult parse_cli(const std::vector<std::string>& raw) {
       return fail("popek: --jit-cache " + m + ": bad size (4K to 4G; MiB, or with a K, M or G suffix)");
     c.jit_cache_bytes = bytes;
   }
+  c.perfmap = vm.count("perfmap") != 0;
   if (vm.count("engine")) {
     const std::string e = str("engine");
     if (e == "interp") c.engine = Engine::Interp;

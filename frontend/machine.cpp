@@ -6,6 +6,9 @@
 
 #include <cstdio>
 #include <ctime>
+#include <string>
+
+#include <unistd.h>
 
 #include "cpu/ops/x87.h"
 #include "frontend/loader.h"
@@ -111,6 +114,7 @@ Machine::Machine(const MachineConfig& cfg, InputMirror mirror)
   if (cfg_.engine == Engine::Jit) {
     jit_ = std::make_unique<jit::Native>(cpu_, 2, cfg_.jit_cache_bytes);
     cpu_.runner = jit_.get();
+    if (cfg_.perfmap) jit_->open_perf_map("/tmp/perf-" + std::to_string(getpid()) + ".map");
   }
   if (!cfg_.bios_path.empty()) load_bios(bus_, cfg_.bios_path);
   boot();

@@ -37,6 +37,8 @@ struct MachineConfig {
   Engine engine = Engine::Jit;
   // Bound of the JIT's host code; beyond it the code is dropped and retranslated (--jit-cache).
   uint64_t jit_cache_bytes = 64ull << 20;
+  // Write /tmp/perf-PID.map so that perf can name the JIT's host code (-perfmap).
+  bool perfmap = false;
   // Character backend of COM1 (-serial: stdio, file:PATH or none).
   std::string serial = "stdio";
   // Character backends of COM2..COM4 (second and later -serial options).

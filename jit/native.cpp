@@ -1637,6 +1637,12 @@ struct Native::Impl {
   std::vector<JumpEntry> jcache = std::vector<JumpEntry>(kJumpCacheSize);
   uint64_t code_generation = ~0ull;
   size_t live_code = 0;  // bytes of host code of blocks not yet released
+  const void* stubs_base = nullptr;
+  size_t stubs_size = 0;
+  FILE* perf_map = nullptr;  // -perfmap
+  ~Impl() {
+    if (perf_map) fclose(perf_map);
+  }
 };
 
 Native::Native(cpu::Cpu& cpu, unsigned hot_threshold, size_t max_code)
@@ -1661,10 +1667,33 @@ Native::Native(cpu::Cpu& cpu, unsigned hot_threshold, size_t max_code)
   void* base = nullptr;
   POPEK_ASSERT(cpu, !errors.failed && impl_->rt.add(&base, &code) == kErrorOk);
   for (auto& [addr, label] : labels) *addr = static_cast<const uint8_t*>(base) + code.labelOffsetFromBase(label);
+  impl_->stubs_base = base;
+  impl_->stubs_size = code.codeSize();
   x.mmu_generation = &cpu.mmu().generation;
 }
 
 Native::~Native() = default;
+
+void Native::open_perf_map(const std::string& path) {
+  if (impl_->perf_map) fclose(impl_->perf_map);
+  impl_->perf_map = fopen(path.c_str(), "w");
+  if (!impl_->perf_map) {
+    impl_->cpu.log().once("perf-map", "-perfmap: cannot write %s", path.c_str());
+    return;
+  }
+  const StubAddrs& st = impl_->stubs;
+  std::vector<std::pair<const void*, const char*>> stubs = {
+      {st.epilogue, "epilogue"}, {st.exit_r15, "exit"},   {st.access, "access"},     {st.writeback, "writeback"},
+      {st.callout, "callout"},   {st.link, "link"},       {st.indirect, "indirect"}};
+  std::sort(stubs.begin(), stubs.end());
+  const auto* end = static_cast<const uint8_t*>(impl_->stubs_base) + impl_->stubs_size;
+  for (size_t k = 0; k < stubs.size(); ++k) {
+    const auto* from = static_cast<const uint8_t*>(stubs[k].first);
+    const auto* to = k + 1 < stubs.size() ? static_cast<const uint8_t*>(stubs[k + 1].first) : end;
+    fprintf(impl_->perf_map, "%" PRIxPTR " %zx popek stub %s\n", reinterpret_cast<uintptr_t>(from),
+            static_cast<size_t>(to - from), stubs[k].second);
+  }
+}
 
 // A full code cache is emptied between blocks. Only the host code goes: the decoded
 // blocks stay, and with them the write-tracking of code pages that decides where a
@@ -1706,6 +1735,10 @@ bool Native::run(cpu::Cpu& cpu, cpu::Block& block) {
         }
         t->code_size = code.codeSize();
         m.live_code += t->code_size;
+        if (m.perf_map) {
+          fprintf(m.perf_map, "%" PRIxPTR " %zx popek guest %04x:%08x phys %08x%s\n", reinterpret_cast<uintptr_t>(fn),
+                  t->code_size, cpu.s.seg[cpu::CS].selector, cpu.s.eip, block.phys, t->user ? " cpl3" : "");
+        }
         stats.host_code_bytes += t->code_size;
         ++stats.blocks_translated;
       } else {

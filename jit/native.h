@@ -43,6 +43,11 @@ class Native final : public cpu::BlockRunner {
   void maintain(cpu::Cpu& cpu) override;
   std::string stats_report() const override;
 
+  // From now on, name every piece of host code in `path` (perf's /tmp/perf-PID.map format:
+  // address, size, name), so that profiles show guest blocks and stubs. A file that cannot
+  // be opened is reported once and ignored.
+  void open_perf_map(const std::string& path);
+
   // The host code of a translated block, disassembled (for failure reports), or "".
   std::string disassemble(const cpu::Block& block) const;
 
