@@ -292,7 +292,7 @@ bool Mmu::translate(uint32_t linear, Access acc, bool user, uint32_t& phys, Page
   uint64_t p;
   if (!translate64(linear, acc, user, p, fault)) return false;
   if (p >= k4G) {
-    bus_.log().once("phys-above-4g", "physical address 0x%llx above 4 GiB: popek's bus is 32-bit",
+    bus_.log().warn("phys-above-4g", "physical address 0x%llx above 4 GiB: popek's bus is 32-bit",
                     static_cast<unsigned long long>(p));
   }
   phys = static_cast<uint32_t>(p);
