@@ -79,8 +79,10 @@ const uint8_t* Bus::rom_ptr(uint32_t phys) const {
   return nullptr;
 }
 
+// One log event per access (at its first byte that is neither RAM nor ROM), not per byte.
 uint32_t Bus::read_phys(uint32_t phys, unsigned size) {
   uint32_t v = 0;
+  bool logged = false;
   for (unsigned i = 0; i < size; ++i) {
     const uint32_t a = phys + i;
     uint8_t b;
@@ -89,9 +91,10 @@ uint32_t Bus::read_phys(uint32_t phys, unsigned size) {
     } else if (const uint8_t* r = rom_ptr(a)) {
       b = *r;
     } else {
-      if (!(a >= kLegacyHoleStart && a < kLegacyHoleEnd)) {
+      if (!logged && !(a >= kLegacyHoleStart && a < kLegacyHoleEnd)) {
         log_.guest_error("unassigned-mem-read", "read of unassigned physical memory at 0x%08x: all ones",
                          a);
+        logged = true;
       }
       b = 0xFF;
     }
@@ -101,11 +104,16 @@ uint32_t Bus::read_phys(uint32_t phys, unsigned size) {
 }
 
 void Bus::write_phys(uint32_t phys, unsigned size, uint32_t value) {
+  bool logged = false;
   for (unsigned i = 0; i < size; ++i) {
     const uint32_t a = phys + i;
     if (uint8_t* p = ram_ptr(a)) {
       *p = static_cast<uint8_t>(value >> (8 * i));
-    } else if (rom_ptr(a)) {
+      continue;
+    }
+    if (logged) continue;
+    logged = true;
+    if (rom_ptr(a)) {
       log_.guest_error("rom-write", "write to ROM at 0x%08x ignored", a);
     } else if (!(a >= kLegacyHoleStart && a < kLegacyHoleEnd)) {
       log_.guest_error("unassigned-mem-write", "write to unassigned physical memory at 0x%08x ignored",
