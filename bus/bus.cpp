@@ -23,15 +23,15 @@ class Unassigned final : public Device {
   uint32_t io_read(uint16_t port, unsigned size) override {
     char key[32];
     snprintf(key, sizeof key, "ioport-r-%04x", port);
-    bus_.log().once(key, "I/O read of unassigned port 0x%04x (size %u): returning all ones", port,
-                    size);
+    bus_.log().guest_error(key, "I/O read of unassigned port 0x%04x (size %u): returning all ones", port,
+                           size);
     return size == 4 ? 0xFFFFFFFFu : (1u << (size * 8)) - 1;
   }
   void io_write(uint16_t port, unsigned size, uint32_t value) override {
     char key[32];
     snprintf(key, sizeof key, "ioport-w-%04x", port);
-    bus_.log().once(key, "I/O write of 0x%x to unassigned port 0x%04x (size %u): ignored", value,
-                    port, size);
+    bus_.log().guest_error(key, "I/O write of 0x%x to unassigned port 0x%04x (size %u): ignored", value,
+                           port, size);
   }
 
  private:
@@ -79,8 +79,10 @@ const uint8_t* Bus::rom_ptr(uint32_t phys) const {
   return nullptr;
 }
 
+// One log event per access (at its first byte that is neither RAM nor ROM), not per byte.
 uint32_t Bus::read_phys(uint32_t phys, unsigned size) {
   uint32_t v = 0;
+  bool logged = false;
   for (unsigned i = 0; i < size; ++i) {
     const uint32_t a = phys + i;
     uint8_t b;
@@ -89,9 +91,10 @@ uint32_t Bus::read_phys(uint32_t phys, unsigned size) {
     } else if (const uint8_t* r = rom_ptr(a)) {
       b = *r;
     } else {
-      if (!(a >= kLegacyHoleStart && a < kLegacyHoleEnd)) {
-        log_.once("unassigned-mem-read", "read of unassigned physical memory at 0x%08x: all ones",
-                  a);
+      if (!logged && !(a >= kLegacyHoleStart && a < kLegacyHoleEnd)) {
+        log_.guest_error("unassigned-mem-read", "read of unassigned physical memory at 0x%08x: all ones",
+                         a);
+        logged = true;
       }
       b = 0xFF;
     }
@@ -101,18 +104,23 @@ uint32_t Bus::read_phys(uint32_t phys, unsigned size) {
 }
 
 void Bus::write_phys(uint32_t phys, unsigned size, uint32_t value) {
+  bool logged = false;
   for (unsigned i = 0; i < size; ++i) {
     const uint32_t a = phys + i;
     if (uint8_t* p = ram_ptr(a)) {
       *p = static_cast<uint8_t>(value >> (8 * i));
-    } else if (rom_ptr(a)) {
-      log_.once("rom-write", "write to ROM at 0x%08x ignored", a);
+      continue;
+    }
+    if (logged) continue;
+    logged = true;
+    if (rom_ptr(a)) {
+      log_.guest_error("rom-write", "write to ROM at 0x%08x ignored", a);
     } else if (!(a >= kLegacyHoleStart && a < kLegacyHoleEnd)) {
-      log_.once("unassigned-mem-write", "write to unassigned physical memory at 0x%08x ignored",
-                a);
+      log_.guest_error("unassigned-mem-write", "write to unassigned physical memory at 0x%08x ignored",
+                       a);
     } else {
-      log_.once("vga-hole-write", "write to the legacy video hole at 0x%08x ignored (no VGA yet)",
-                a);
+      log_.unimp("vga-hole-write", "write to the legacy video hole at 0x%08x ignored (no VGA yet)",
+                 a);
     }
   }
 }

@@ -75,7 +75,7 @@ class Bus {
   void attach_irq_sink(IrqSink* sink) { irq_ = sink; }
   void set_irq(unsigned irq, bool level) {
     if (irq_) irq_->set_irq(irq, level);
-    else if (level) log_.once("no-pic", "IRQ %u raised but this machine has no interrupt controller", irq);
+    else if (level) log_.unimp("no-pic", "IRQ %u raised but this machine has no interrupt controller", irq);
   }
 
   // --- machine requests from devices

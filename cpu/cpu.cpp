@@ -279,7 +279,7 @@ Status Cpu::unimplemented(const Insn& in, const char* what) {
     snprintf(b, sizeof b, "%02x ", in.bytes[i]);
     bytes += b;
   }
-  log().once(key, "unimplemented (%s): %s at %04x:%08x [%s] raises #UD", what,
+  log().warn(key, "unimplemented (%s): %s at %04x:%08x [%s] raises #UD", what,
              in.fn ? kInsnTable[in.row].name : "?", s.seg[CS].selector, s.eip, bytes.c_str());
   return ud();
 }

@@ -48,7 +48,7 @@ uint8_t I8042::status() const {
 
 void I8042::push(KbcQueue& q, uint8_t v, bool timeout) {
   if (q.count == kQueueSize) {
-    bus_.log().once("kbc-overrun", "i8042: output queue full; byte 0x%02x dropped", v);
+    bus_.log().guest_error("kbc-overrun", "i8042: output queue full; byte 0x%02x dropped", v);
     return;
   }
   const unsigned i = (q.head + q.count) % kQueueSize;
@@ -164,8 +164,8 @@ void I8042::controller_command(uint8_t cmd) {
       push(state.ctl, 0x00);
       break;
     default:
-      bus_.log().once("kbc-cmd-" + std::to_string(cmd),
-                      "i8042: controller command 0x%02x not supported; ignored", cmd);
+      bus_.log().unimp("kbc-cmd-" + std::to_string(cmd),
+                       "i8042: controller command 0x%02x not supported; ignored", cmd);
       break;
   }
   state.ram[0] = state.command_byte;

@@ -271,7 +271,7 @@ void Pit8254::write_control(uint8_t v) {
   const unsigned sc = v >> 6;
   if (sc == 3) {
     // Read-back: bit 5 = 0 latches the count, bit 4 = 0 the status, bits 3-1 select.
-    if (v & 0x01) bus_.log().once("pit-rb-bit0", "i8254: read-back command with bit 0 set");
+    if (v & 0x01) bus_.log().guest_error("pit-rb-bit0", "i8254: read-back command with bit 0 set");
     for (unsigned ch = 0; ch < 3; ++ch) {
       if (!(v & (2u << ch))) continue;
       Channel& c = state.ch[ch];
@@ -427,16 +427,16 @@ uint8_t Pit8254::read_counter(unsigned ch) {
 uint32_t Pit8254::io_read(uint16_t port, unsigned size) {
   const unsigned reg = port - kBase;
   if (reg == 3) {
-    bus_.log().once("pit-read-43", "i8254: read of the control word register (no operation)");
+    bus_.log().guest_error("pit-read-43", "i8254: read of the control word register (no operation)");
     return 0xFF;
   }
-  if (size != 1) bus_.log().once("pit-size", "i8254: %u-byte access; using the low byte", size);
+  if (size != 1) bus_.log().guest_error("pit-size", "i8254: %u-byte access; using the low byte", size);
   return read_counter(reg);
 }
 
 void Pit8254::io_write(uint16_t port, unsigned size, uint32_t value) {
   const unsigned reg = port - kBase;
-  if (size != 1) bus_.log().once("pit-size", "i8254: %u-byte access; using the low byte", size);
+  if (size != 1) bus_.log().guest_error("pit-size", "i8254: %u-byte access; using the low byte", size);
   if (reg == 3) write_control(static_cast<uint8_t>(value));
   else write_count(reg, static_cast<uint8_t>(value));
 }

@@ -82,7 +82,7 @@ void Pic8259::update_cascade() {
 void Pic8259::set_irq_impl(unsigned irq, bool level) {
   if (irq == kCascadeIrq) irq = 9;
   if (irq >= 16) {
-    bus_.log().once("pic-bad-irq", "i8259: set_irq(%u) ignored: no such line", irq);
+    bus_.log().warn("pic-bad-irq", "i8259: set_irq(%u) ignored: no such line", irq);
     return;
   }
   if (irq < 8) {
@@ -110,7 +110,7 @@ void Pic8259::ack_chip(int ci, unsigned ir) {
 int Pic8259::acknowledge_impl() {
   Chip& m = state.chip[0];
   if (!(m.icw4 & 0x01) && m.icw1 != 0)
-    bus_.log().once("pic-8080", "i8259: 8080/8085 mode is not modelled; delivering 8086 vectors");
+    bus_.log().unimp("pic-8080", "i8259: 8080/8085 mode is not modelled; delivering 8086 vectors");
   const int ir = pending(m, kCascadeIrq);
   if (ir < 0) return m.vector_base | 7;  // default IR7: nothing in ISR changes
   ack_chip(0, static_cast<unsigned>(ir));
@@ -160,7 +160,7 @@ void Pic8259::write_command(int ci, uint8_t v) {
     if (v & 0x08) c.irr = c.lines;  // level-triggered: requests follow the lines
     c.init_step = 2;
     if (v & 0x04)
-      bus_.log().once("pic-adi", "i8259: ICW1 call address interval (8080 mode) ignored");
+      bus_.log().unimp("pic-adi", "i8259: ICW1 call address interval (8080 mode) ignored");
   } else if (v & 0x08) {
     // OCW3
     if (v & 0x04) c.poll = 1;
@@ -210,7 +210,7 @@ void Pic8259::write_data(int ci, uint8_t v) {
     case 4:
       c.icw4 = v & 0x1F;
       if (v & 0x08)
-        bus_.log().once("pic-buf", "i8259: ICW4 buffered mode has no effect here");
+        bus_.log().unimp("pic-buf", "i8259: ICW4 buffered mode has no effect here");
       c.init_step = 0;
       break;
     default:
@@ -235,8 +235,8 @@ void Pic8259::io_write_impl(uint16_t port, unsigned size, uint32_t value) {
     const int ci = port - kElcrBase;
     Chip& c = state.chip[ci];
     if (v & ~kElcrMask[ci])
-      bus_.log().once("pic-elcr-mask", "i8259: ELCR bits 0x%02x cannot be level-triggered; ignored",
-                      v & ~kElcrMask[ci] & 0xFF);
+      bus_.log().guest_error("pic-elcr-mask", "i8259: ELCR bits 0x%02x cannot be level-triggered; ignored",
+                             v & ~kElcrMask[ci] & 0xFF);
     c.elcr = v & kElcrMask[ci];
     // A line switched to level follows its input now; one switched to edge keeps what it latched.
     c.irr = static_cast<uint8_t>((c.irr & ~level_mask(c)) | (c.lines & level_mask(c)));

@@ -98,7 +98,7 @@ uint32_t IdeChannel::io_read(uint16_t port, unsigned size) {
       const uint32_t lo = data_read();
       return lo | (uint32_t{data_read()} << 16);
     }
-    if (size == 1) bus_.log().once("ide-data-byte", "ide: byte-wide read of the data port 0x%x", port);
+    if (size == 1) bus_.log().guest_error("ide-data-byte", "ide: byte-wide read of the data port 0x%x", port);
     const uint16_t w = data_read();
     return size == 1 ? (w & 0xFFu) : w;
   }
@@ -119,7 +119,8 @@ void IdeChannel::io_write(uint16_t port, unsigned size, uint32_t value) {
   }
   const uint16_t reg = static_cast<uint16_t>(port - base_);
   if (reg == DATA) {
-    if (size == 1) bus_.log().once("ide-data-byte-w", "ide: byte-wide write of the data port 0x%x", port);
+    if (size == 1)
+      bus_.log().guest_error("ide-data-byte-w", "ide: byte-wide write of the data port 0x%x", port);
     data_write(static_cast<uint16_t>(value));
     if (size == 4) data_write(static_cast<uint16_t>(value >> 16));
     return;
@@ -222,7 +223,7 @@ uint16_t IdeChannel::data_read() {
   if (!present(selected())) return 0;
   IdeDriveState& d = cur();
   if (d.xfer != kIn) {
-    bus_.log().once("ide-data-idle", "ide: data port read with no transfer in progress");
+    bus_.log().guest_error("ide-data-idle", "ide: data port read with no transfer in progress");
     return 0xFFFF;
   }
   const uint16_t w = static_cast<uint16_t>(d.buffer[d.pos] | (d.buffer[d.pos + 1] << 8));
@@ -235,7 +236,7 @@ void IdeChannel::data_write(uint16_t w) {
   if (!present(selected())) return;
   IdeDriveState& d = cur();
   if (d.xfer != kOut) {
-    bus_.log().once("ide-data-idle-w", "ide: data port write with no transfer in progress");
+    bus_.log().guest_error("ide-data-idle-w", "ide: data port write with no transfer in progress");
     return;
   }
   d.buffer[d.pos] = static_cast<uint8_t>(w);
@@ -252,7 +253,7 @@ void IdeChannel::end_of_block(IdeDriveState& d) {
   if (d.xfer == kOut) {
     const bool ok = disk->write(d.lba, d.buffer, n) && (d.write_cache || disk->flush());
     if (!ok) {
-      bus_.log().once("ide-write-fail-" + disk->path(), "ide: %s: write of sector %llu failed",
+      bus_.log().warn("ide-write-fail-" + disk->path(), "ide: %s: write of sector %llu failed",
                       disk->path().c_str(), static_cast<unsigned long long>(d.lba));
       set_address(d, d.lba);
       fail(d, ER_ABRT);
@@ -294,10 +295,11 @@ void IdeChannel::fail(IdeDriveState& d, uint8_t error) {
   raise();
 }
 
-void IdeChannel::abort_command(uint8_t cmd, const char* why) {
+void IdeChannel::abort_command(uint8_t cmd, const char* why, bool unmodelled) {
   char key[32];
   snprintf(key, sizeof key, "ide-abort-%02x", cmd);
-  bus_.log().once(key, "ide: command 0x%02x aborted (%s)", cmd, why);
+  if (unmodelled) bus_.log().unimp(key, "ide: command 0x%02x aborted (%s)", cmd, why);
+  else bus_.log().guest_error(key, "ide: command 0x%02x aborted (%s)", cmd, why);
   fail(cur(), ER_ABRT);
 }
 
@@ -363,7 +365,7 @@ void IdeChannel::execute(uint8_t cmd) {
     case 0xE7:  // FLUSH CACHE
     case 0xEA:  // FLUSH CACHE EXT
       if (!disks_[unit]->flush()) {
-        bus_.log().once("ide-flush-fail-" + disks_[unit]->path(), "ide: %s: flush failed",
+        bus_.log().warn("ide-flush-fail-" + disks_[unit]->path(), "ide: %s: flush failed",
                         disks_[unit]->path().c_str());
         return fail(d, ER_ABRT);
       }
@@ -409,7 +411,7 @@ void IdeChannel::execute(uint8_t cmd) {
         finish_ok(d);
         return;
       }
-      abort_command(cmd, "not implemented");
+      abort_command(cmd, "not implemented", true);
       return;
   }
 }
@@ -421,7 +423,7 @@ void IdeChannel::set_features(IdeDriveState& d) {
       const uint8_t mode = state.count[0];
       // PIO default (with or without IORDY) and PIO flow-control modes 0-4.
       if (mode <= 0x01 || (mode >= 0x08 && mode <= 0x0C)) return finish_ok(d);
-      return abort_command(0xEF, "transfer mode other than PIO");
+      return abort_command(0xEF, "transfer mode other than PIO", true);
     }
     case 0x02:  // enable write cache
       d.write_cache = 1;
@@ -433,7 +435,7 @@ void IdeChannel::set_features(IdeDriveState& d) {
     default: {
       char key[32];
       snprintf(key, sizeof key, "ide-setfeat-%02x", sub);
-      bus_.log().once(key, "ide: SET FEATURES subcommand 0x%02x accepted and ignored", sub);
+      bus_.log().unimp(key, "ide: SET FEATURES subcommand 0x%02x accepted and ignored", sub);
       return finish_ok(d);
     }
   }
@@ -518,7 +520,7 @@ void IdeChannel::load_read_block(IdeDriveState& d) {
   DiskImage* disk = disks_[selected()];
   const unsigned n = std::min<uint32_t>(d.block, d.remaining);
   if (!disk->read(d.lba, d.buffer, n)) {
-    bus_.log().once("ide-read-fail-" + disk->path(), "ide: %s: read of sector %llu failed",
+    bus_.log().warn("ide-read-fail-" + disk->path(), "ide: %s: read of sector %llu failed",
                     disk->path().c_str(), static_cast<unsigned long long>(d.lba));
     set_address(d, d.lba);
     return fail(d, ER_UNC);
@@ -536,7 +538,7 @@ void IdeChannel::start_write(IdeDriveState& d, Addr mode, uint16_t block) {
   if (!decode_address(d, mode, lba, count)) return;
   if (lba >= capacity() || count > capacity() - lba) return fail(d, ER_IDNF);
   if (disks_[selected()]->readonly()) {
-    bus_.log().once("ide-readonly-" + disks_[selected()]->path(),
+    bus_.log().warn("ide-readonly-" + disks_[selected()]->path(),
                     "ide: %s is read-only: write refused", disks_[selected()]->path().c_str());
     return fail(d, ER_ABRT);
   }

@@ -159,7 +159,9 @@ class IdeChannel final : public bus::Device {
   void execute(uint8_t cmd);
   void finish_ok(IdeDriveState& d, bool irq = true);
   void fail(IdeDriveState& d, uint8_t error);
-  void abort_command(uint8_t cmd, const char* why);
+  // ABRT for `cmd`: the drive rejects what the guest asked (-d guest_errors), or with
+  // `unmodelled`, popek's drive lacks a feature a real one may have (-d unimp).
+  void abort_command(uint8_t cmd, const char* why, bool unmodelled = false);
 
   // The address and sector count of a read/write command in the task file. False (with
   // IDNF posted) when the CHS address does not exist.

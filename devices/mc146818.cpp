@@ -249,8 +249,8 @@ void Mc146818::write_time_register(uint8_t index, uint8_t value) {
       return;
   }
   if (!valid)
-    bus_.log().once("rtc-bad-time", "mc146818: out-of-range value 0x%02x for register 0x%02x clamped",
-                    value, index);
+    bus_.log().guest_error("rtc-bad-time", "mc146818: out-of-range value 0x%02x for register 0x%02x clamped",
+                           value, index);
   // The day of week keeps counting from where it was.
   const unsigned old_weekday = (civil_from_secs(state.anchor_secs).weekday + state.dow_adjust) % 7;
   state.anchor_secs = secs_from_civil(c);
@@ -353,7 +353,7 @@ void Mc146818::write_data(uint8_t v) {
       state.cmos[REG_A] = v & 0x7F;
       if (dividing() && !was_dividing) state.phase_ns = t - kSecond / 2;  // first update in 500 ms
       if ((v & A_DV_MASK) != A_DV_32K && dividing())
-        bus_.log().once("rtc-divider", "mc146818: divider 0x%02x runs as 32.768 kHz", v & A_DV_MASK);
+        bus_.log().unimp("rtc-divider", "mc146818: divider 0x%02x runs as 32.768 kHz", v & A_DV_MASK);
       state.synced_ns = t;
       update_irq();
       reschedule();
@@ -364,14 +364,15 @@ void Mc146818::write_data(uint8_t v) {
       anchor(t);
       if (v & B_SET) v &= ~B_UIE;  // setting SET clears UIE
       if (v & (B_DSE | B_SQWE))
-        bus_.log().once("rtc-dse-sqwe", "mc146818: daylight saving and square wave output are not emulated");
+        bus_.log().unimp("rtc-dse-sqwe", "mc146818: daylight saving and square wave output are not emulated");
       state.cmos[REG_B] = v;
       update_irq();
       reschedule();
       return;
     case REG_C:
     case REG_D:
-      bus_.log().once("rtc-ro-write", "mc146818: write of 0x%02x to read-only register 0x%02x ignored", v, i);
+      bus_.log().guest_error("rtc-ro-write", "mc146818: write of 0x%02x to read-only register 0x%02x ignored",
+                             v, i);
       return;
     default:
       state.cmos[i] = v;

@@ -21,7 +21,7 @@ uint32_t Port61::io_read(uint16_t, unsigned) {
 void Port61::io_write(uint16_t, unsigned, uint32_t value) {
   state.latch = value & 0x0F;
   pit_.set_gate(2, value & 0x01);
-  if (value & 0x02) bus_.log().once("speaker", "PC speaker enabled: sound is not emulated");
+  if (value & 0x02) bus_.log().unimp("speaker", "PC speaker enabled: sound is not emulated");
 }
 
 }  // namespace popek::devices

@@ -294,8 +294,8 @@ void Uart16550::io_write(uint16_t port, unsigned size, uint32_t value) {
       break;
     case LSR:
     case MSR:
-      bus_.log().once("uart-ro-write", "uart: write of 0x%02x to read-only register %u ignored", v,
-                      reg);
+      bus_.log().guest_error("uart-ro-write", "uart: write of 0x%02x to read-only register %u ignored", v,
+                             reg);
       break;
     case SCR:
       state.scr = v;

@@ -46,7 +46,7 @@ constexpr OptionSpec kOptions[] = {
     {"icount", "icount", true, "shift=N[,sleep=on|off]: 2^N ns of guest time per instruction (default 3)"},
     {"nographic", "nographic", false, "accepted for QEMU compatibility (popek has no display)"},
     {"no-reboot", "no-reboot", false, "exit instead of resetting when the guest resets"},
-    {"d", "debug", true, "trace channels, comma separated (-d help lists them)"},
+    {"d", "debug", true, "log channels, comma separated (-d help lists them)"},
     {"D", "logfile", true, "write -d output to FILE instead of stderr"},
     {"engine", "engine", true, "execution engine: jit or interp (default jit)"},
     {"pg-report", "pg-report", false, "print the sensitive-instruction census at exit"},
@@ -78,9 +78,10 @@ constexpr TraceItem kTraceItems[] = {
     {"int", bus::trace::INT, "show interrupts and exceptions"},
     {"exec", bus::trace::EXEC, "show each block executed"},
     {"cpu", bus::trace::CPU, "show the CPU registers before each block"},
-    {"guest_errors", bus::trace::GUEST_ERRORS, "show guest misbehaviour"},
-    {"unimp", bus::trace::UNIMP, "show unimplemented features"},
-    {"ioport", bus::trace::IOPORT, "show POST codes and unassigned port accesses"},
+    {"guest_errors", bus::trace::GUEST_ERRORS,
+     "show guest misuse: absent ports and memory, read-only registers, rejected commands"},
+    {"unimp", bus::trace::UNIMP, "show device features and MSRs the guest asks for and popek does not model"},
+    {"ioport", bus::trace::IOPORT, "show POST codes"},
 };
 
 std::string usage() {

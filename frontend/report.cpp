@@ -93,8 +93,14 @@ std::string format_mmu_stats(const mmu::Stats& m) {
   return out;
 }
 
+std::string format_log_stats(const bus::Log::Counts& n) {
+  return line("  %-24s %15" PRIu64, "log: guest_errors", n.guest_errors) +
+         line("  %-24s %15" PRIu64, "log: unimp", n.unimp);
+}
+
 std::string stats_report(cpu::Cpu& c) {
   return format_stats(c.blocks_decoded, c.s.icount) + format_mmu_stats(c.mmu().stats) +
+         format_log_stats(c.log().counts) +
          (c.runner ? c.runner->stats_report() : std::string());
 }
 

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "bus/log.h"
 #include "mmu/mmu.h"
 
 namespace popek::cpu {
@@ -28,6 +29,8 @@ std::string pg_report(const cpu::Cpu& cpu);
 // Blocks decoded and instructions retired; the softmmu's counters.
 std::string format_stats(uint64_t blocks_decoded, uint64_t instructions);
 std::string format_mmu_stats(const mmu::Stats& stats);
+// Events of the -d guest_errors and unimp channels, counted whether the channel is on or not.
+std::string format_log_stats(const bus::Log::Counts& counts);
 std::string stats_report(cpu::Cpu& cpu);
 
 }  // namespace popek::frontend

@@ -1742,7 +1742,7 @@ bool Native::run(cpu::Cpu& cpu, cpu::Block& block) {
         stats.host_code_bytes += t->code_size;
         ++stats.blocks_translated;
       } else {
-        cpu.log().once("jit-emit", "JIT: a block could not be assembled (%s); the interpreter runs it",
+        cpu.log().warn("jit-emit", "JIT: a block could not be assembled (%s); the interpreter runs it",
                        errors.failed ? errors.text : "no room for code");
         ++stats.blocks_declined;
       }

@@ -292,7 +292,7 @@ bool Mmu::translate(uint32_t linear, Access acc, bool user, uint32_t& phys, Page
   uint64_t p;
   if (!translate64(linear, acc, user, p, fault)) return false;
   if (p >= k4G) {
-    bus_.log().once("phys-above-4g", "physical address 0x%llx above 4 GiB: popek's bus is 32-bit",
+    bus_.log().warn("phys-above-4g", "physical address 0x%llx above 4 GiB: popek's bus is 32-bit",
                     static_cast<unsigned long long>(p));
   }
   phys = static_cast<uint32_t>(p);
@@ -344,6 +344,10 @@ bool Mmu::read_slow(uint32_t linear, unsigned size, Access acc, bool user, uint6
       value = v;
       return true;
     }
+    if (size <= 4) {  // ROM or nothing: one access on the bus (and one log event), not one per byte
+      value = bus_.read_phys(a, size);
+      return true;
+    }
   }
   uint64_t v = 0;
   for (unsigned i = 0; i < size; ++i) {
@@ -364,6 +368,8 @@ bool Mmu::write_slow(uint32_t linear, unsigned size, bool user, uint64_t value, 
     const uint32_t a = static_cast<uint32_t>(p0);
     if (uint8_t* h = p0 < k4G ? bus_.ram_ptr(a) : nullptr; h && bus_.ram_ptr(a + size - 1)) {
       std::memcpy(h, &value, size);
+    } else if (p0 < k4G && size <= 4) {
+      bus_.write_phys(a, size, static_cast<uint32_t>(value));
     } else {
       for (unsigned i = 0; i < size; ++i) write_byte(p0 + i, static_cast<uint8_t>(value >> (8 * i)));
     }

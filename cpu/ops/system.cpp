@@ -221,7 +221,8 @@ Status mov_dr(Cpu& c, const Insn& in) {
   if (n == 6) v = (v & 0x0000E00Fu) | 0xFFFF0FF0u;
   if (n == 7) {
     v = (v & 0xFFFF2BFFu) | 0x400;
-    if (v & 0xFF) c.log().once("dr7", "hardware breakpoints (DR7=0x%08x) are not implemented: they never trigger", v);
+    if (v & 0xFF)
+      c.log().unimp("dr7", "hardware breakpoints (DR7=0x%08x) are not implemented: they never trigger", v);
   }
   c.s.dr[n] = v;
   return Status::Ok;
@@ -260,7 +261,7 @@ Status rdmsr(Cpu& c, const Insn&) {
     case kMsrEfer: v = c.s.msr.efer; break;
     case kMsrPat: v = c.s.msr.pat; break;
     default:
-      c.log().once("rdmsr-" + std::to_string(idx), "RDMSR of unimplemented MSR 0x%x raises #GP", idx);
+      c.log().unimp("rdmsr-" + std::to_string(idx), "RDMSR of unimplemented MSR 0x%x raises #GP", idx);
       return c.gp(0);
   }
   c.s.gpr[EAX] = static_cast<uint32_t>(v);
@@ -287,7 +288,7 @@ Status wrmsr(Cpu& c, const Insn&) {
       if (v & ~efer::NXE) return c.gp(0);  // LME and the rest do not exist on a 32-bit CPU
       return c.set_efer(v);
     default:
-      c.log().once("wrmsr-" + std::to_string(idx), "WRMSR of unimplemented MSR 0x%x raises #GP", idx);
+      c.log().unimp("wrmsr-" + std::to_string(idx), "WRMSR of unimplemented MSR 0x%x raises #GP", idx);
       return c.gp(0);
   }
   return Status::Ok;

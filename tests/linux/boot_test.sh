@@ -3,10 +3,13 @@
 # emulator, run the workload in its init (popek.test=1) and check every result line and
 # that the sector the guest wrote reached the disk image on the host.
 #
-#   tests/linux/boot_test.sh [--qemu] [EMULATOR [OPTION...]]
+#   tests/linux/boot_test.sh [--qemu | --log-probes] [EMULATOR [OPTION...]]
 #
 # EMULATOR is popek's binary (default build/popek), OPTIONs are passed to it (e.g.
 # --engine=interp); --qemu runs qemu-system-i386 -M isapc instead (the witness). POPEK_LINUX_TIMEOUT (seconds, default 1800) bounds the run.
+# On popek, stderr must hold nothing but popek's stop report (and what --stats prints):
+# the kernel's probes of absent ports belong on the -d channels, not on the console.
+# --log-probes adds -d unimp,guest_errors -D FILE and checks that FILE has the probes.
 # Exits 77 (skipped) when the kernel cannot be fetched.
 set -uo pipefail
 
@@ -15,7 +18,9 @@ guests="${POPEK_GUESTS:-$here/guests}/linux"
 timeout_s="${POPEK_LINUX_TIMEOUT:-1800}"
 mode=popek
 emu="$here/build/popek"
+log_probes=
 if [ "${1:-}" = "--qemu" ]; then mode=qemu; shift; emu="$(command -v qemu-system-i386 || true)"; fi
+if [ "${1:-}" = "--log-probes" ]; then log_probes=1; shift; fi
 [ -n "${1:-}" ] && { emu="$1"; shift; }
 extra=("$@")
 
@@ -41,15 +46,18 @@ if [ "$mode" = qemu ]; then
        -drive "file=$tmp/disk.img,format=raw,if=ide,index=0" "${common[@]}")
 else
   cmd=("$emu" "${extra[@]}" -serial stdio -hda "$tmp/disk.img" "${common[@]}")
+  [ -n "$log_probes" ] && cmd+=(-d unimp,guest_errors -D "$tmp/log")
 fi
 echo "running: ${cmd[*]}"
 start=$(date +%s)
-timeout --foreground -k 10 "$timeout_s" "${cmd[@]}" </dev/null >"$tmp/out" 2>&1
+timeout --foreground -k 10 "$timeout_s" "${cmd[@]}" </dev/null >"$tmp/out" 2>"$tmp/err"
 status=$?
 end=$(date +%s)
 tr -d '\r' <"$tmp/out" >"$tmp/console"
 echo "--- console (last 60 lines) ---"
 tail -n 60 "$tmp/console"
+echo "--- stderr (last 60 lines) ---"
+tail -n 60 "$tmp/err"
 echo "--- exit status $status after $((end - start)) s ---"
 
 fails=0
@@ -59,6 +67,27 @@ expect() {
 }
 [ "$status" = 124 ] && { echo "FAIL: timed out after $timeout_s s"; fails=$((fails + 1)); }
 [ "$status" = 0 ] || [ "$status" = 124 ] || { echo "FAIL: emulator exit status $status"; fails=$((fails + 1)); }
+if [ "$mode" = popek ]; then
+  # The stop report, and --stats's header, JIT lines and indented rows; nothing else.
+  grep -Ev '^popek: guest (reset|halted) |^popek: statistics$|^popek: jit: |^  ' "$tmp/err" >"$tmp/err.rest"
+  if [ -s "$tmp/err.rest" ]; then
+    echo "FAIL: popek wrote on stderr beyond its stop report:"; head -n 40 "$tmp/err.rest"; fails=$((fails + 1))
+  else
+    echo "ok: stderr holds only popek's stop report"
+  fi
+fi
+if [ -n "$log_probes" ]; then
+  [ -f "$tmp/log" ] || : >"$tmp/log"
+  echo "--- -d unimp,guest_errors: $(wc -l <"$tmp/log") lines, the first 10 ---"
+  head -n 10 "$tmp/log"
+  # Two of the probes every run makes: the serial driver's for COM2, the IDE driver's for
+  # a third channel.
+  for line in "guest_errors: I/O read of unassigned port 0x02f9 (size 1): returning all ones" \
+              "guest_errors: I/O write of 0xa to unassigned port 0x0366 (size 1): ignored"; do
+    if grep -qxF "$line" "$tmp/log"; then echo "ok: logged: $line"
+    else echo "MISSING in the -D file: $line"; fails=$((fails + 1)); fi
+  done
+fi
 grep -q "^POPEK-TEST: FAIL" "$tmp/console" && { grep "^POPEK-TEST: FAIL" "$tmp/console"; fails=$((fails + 1)); }
 
 # The expected values, computed here the way the guest computes them.

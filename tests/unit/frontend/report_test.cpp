@@ -69,5 +69,14 @@ TEST(Stats, BlocksAndInstructions) {
   EXPECT_NE(r.find("instructions retired             1000000"), std::string::npos) << r;
 }
 
+TEST(Stats, LogChannelCounts) {
+  bus::Log::Counts n;
+  n.guest_errors = 57;
+  n.unimp = 3;
+  const std::string r = format_log_stats(n);
+  EXPECT_NE(r.find("log: guest_errors                     57\n"), std::string::npos) << r;
+  EXPECT_NE(r.find("log: unimp                             3\n"), std::string::npos) << r;
+}
+
 }  // namespace
 }  // namespace popek::frontend
