@@ -1678,7 +1678,7 @@ void Native::open_perf_map(const std::string& path) {
   if (impl_->perf_map) fclose(impl_->perf_map);
   impl_->perf_map = fopen(path.c_str(), "w");
   if (!impl_->perf_map) {
-    impl_->cpu.log().once("perf-map", "-perfmap: cannot write %s", path.c_str());
+    impl_->cpu.log().warn("perf-map", "-perfmap: cannot write %s", path.c_str());
     return;
   }
   const StubAddrs& st = impl_->stubs;
