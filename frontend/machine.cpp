@@ -115,6 +115,8 @@ Machine::Machine(const MachineConfig& cfg, InputMirror mirror)
     jit_ = std::make_unique<jit::Native>(cpu_, 2, cfg_.jit_cache_bytes);
     cpu_.runner = jit_.get();
     if (cfg_.perfmap) jit_->open_perf_map("/tmp/perf-" + std::to_string(getpid()) + ".map");
+  } else if (cfg_.perfmap) {
+    bus_.log().warn("perfmap-interp", "-perfmap: the interpreter runs no host code of its own; no map is written");
   }
   if (!cfg_.bios_path.empty()) load_bios(bus_, cfg_.bios_path);
   boot();
