@@ -694,12 +694,24 @@ class Translator : public Moves {
   using Emit = std::function<void()>;
 
   void jmp_stub(const void* stub) { a_.jmp(reinterpret_cast<uint64_t>(stub)); }
+  // The guest flags into r15, unless r15 already holds them: it does from the block's
+  // start (both entries leave them there) until an instruction that writes flags or a
+  // callout (see translate()), which saves 5 host instructions at most memory accesses
+  // and block exits.
+  void save_flags_once() {
+    if (!r15_valid_) save_flags_r15();
+    r15_valid_ = true;
+  }
   void call_stub(const void* stub) { a_.call(reinterpret_cast<uint64_t>(stub)); }
 
   // Leave the block for guest EIP entry+`off` (a direct branch or the fall-through), going
   // on in host code when the target is translated.
+  // An exit ends its path: the code after it (the other side of a branch) is reached with
+  // r15 as it was before the exit.
   void chain_exit(uint32_t off, uint32_t retired) {
-    save_flags_r15();
+    const bool r15_valid = r15_valid_;
+    save_flags_once();
+    r15_valid_ = r15_valid;
     add_icount(retired);
     const int64_t in_page = static_cast<int64_t>(b_.phys & 0xFFF) + static_cast<int32_t>(off);
     if (in_page >= 0 && in_page < 4096) {
@@ -728,7 +740,9 @@ class Translator : public Moves {
   }
   // The same for an indirect branch: EIP is already in CpuState.
   void lookup_exit(uint32_t retired) {
-    save_flags_r15();
+    const bool r15_valid = r15_valid_;
+    save_flags_once();
+    r15_valid_ = r15_valid;
     add_icount(retired);
     jmp_stub(stubs_.indirect);
   }
@@ -781,7 +795,7 @@ class Translator : public Moves {
     } else {
       a_.mov(x86::r9d, x86::r8d);  // DS, ES, SS start at 0 (the guard)
     }
-    save_flags_r15();
+    save_flags_once();
     Label slow = a_.newLabel(), done = a_.newLabel();
     if ((seg == cpu::FS || seg == cpu::GS) && size > 1) {
       // An access past the 4 GiB limit faults; with a base that is not page-aligned the
@@ -879,6 +893,7 @@ class Translator : public Moves {
   // operation: not when the operation needs none of them (it overwrites every live one).
   // The flags are saved all the same, for a fault to report them.
   bool restore_ = true;
+  bool r15_valid_ = false;  // r15 holds the guest's current arithmetic flags (main path)
   std::vector<Emit> deferred_;
 };
 
@@ -1367,7 +1382,7 @@ bool Translator::native(const Insn& in, unsigned i, uint32_t live_after, bool dr
     case ZYDIS_MNEMONIC_CLD:
     case ZYDIS_MNEMONIC_STD: {
       if (dry) return true;
-      save_flags_r15();
+      save_flags_once();
       if (in.mnemonic == ZYDIS_MNEMONIC_CLD) a_.and_(x86::dword_ptr(x86::r13, kOffEflags), ~cpu::flag::DF);
       else a_.or_(x86::dword_ptr(x86::r13, kOffEflags), cpu::flag::DF);
       restore_flags_r15();
@@ -1483,9 +1498,11 @@ void Translator::translate(Stats& stats) {
   a_.mov(x86::r13, x86::qword_ptr(x86::r14, offsetof(Ctx, state)));
   load_gprs();
   load_flags();
+  save_flags_r15();  // as at the chain entry
   Label body = a_.newLabel();
   exit_ = a_.newLabel();
   a_.bind(body);
+  r15_valid_ = true;
 
   off_ = 0;
   for (size_t k = 0; k < n; ++k) {
@@ -1493,14 +1510,18 @@ void Translator::translate(Stats& stats) {
     if (is_native[k]) {
       native(in, static_cast<unsigned>(k), live_after[k], false);
       ++stats.insns_native;
+      const cpu::InsnRow& row = cpu::kInsnTable[in.row];
+      if ((row.flags_written | row.flags_undef) & kArith) r15_valid_ = false;
     } else {
       callout(static_cast<unsigned>(k), k + 1 == n);
       ++stats.insns_callout;
+      r15_valid_ = false;
     }
     off_ += in.len;
   }
   t_.span = off_;
   if (!ended_) chain_exit(off_, pending_);
+  r15_valid_ = false;  // out-of-line code is reached from anywhere
   for (auto& d : deferred_) d();
   // The chain entry, emitted last because it depends on the segments the block uses:
   // chained blocks come in here (see Translation::chain).
