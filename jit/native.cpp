@@ -179,12 +179,18 @@ bool guard_ok(const cpu::Cpu& c, const Translation& t) {
 void update_stop(Ctx* ctx) {
   ctx->tlb_now = *ctx->tlb;
   ctx->exec_tlb = ctx->tlb_now[static_cast<unsigned>(mmu::Access::Exec) * 2 + (ctx->state->cpl == 3 ? 1 : 0)];
-  const bool stop = *ctx->intr || ctx->state->irq_shadow || *ctx->mmu_generation != ctx->generation;
+  // A raised interrupt line matters only with IF set: IF changes only in callouts, which
+  // call this again.
+  const bool intr = *ctx->intr && (ctx->state->eflags & cpu::flag::IF);
+  const bool stop = intr || ctx->state->irq_shadow || *ctx->mmu_generation != ctx->generation;
   ctx->limit = stop ? 0 : ctx->until;
 }
 
 uint64_t make_stamp(const cpu::Cpu& c) {
-  return (static_cast<uint64_t>(c.s.cpl) << 2) | (flat_data(c.s.seg[cpu::FS]) ? 2 : 0) |
+  // Only 32-bit protected-mode code is chained: after a callout that changed the mode (a
+  // far transfer to 16-bit code, say) no entry matches.
+  const bool prot32 = c.protected_mode() && !c.v86() && c.code32();
+  return (prot32 ? 16 : 0) | (static_cast<uint64_t>(c.s.cpl) << 2) | (flat_data(c.s.seg[cpu::FS]) ? 2 : 0) |
          (flat_data(c.s.seg[cpu::GS]) ? 1 : 0);
 }
 
@@ -326,7 +332,7 @@ extern "C" const void* popek_jit_lookup(Ctx* ctx) {
     chain = e.chain;
   } else {
     cpu::Block* b = c.find_block(phys, cpu::CodeMode::Prot32);
-    if (!b || !b->host_code || b->two_pages) return nullptr;
+    if (!b || !b->host_code) return nullptr;
     const auto* t = static_cast<const Translation*>(b->host_code);
     if (!t->chain || !guard_ok(c, *t)) return nullptr;
     chain = t->chain;
@@ -342,15 +348,18 @@ extern "C" const void* popek_jit_lookup(Ctx* ctx) {
   return chain;
 }
 
-// First traversal of a same-page direct branch (entry_eip is already the target's): finds
-// the target and patches the branch to go there directly.
+// A same-page direct branch whose jump is not patched (entry_eip is already the target's):
+// finds the target and, the first time, patches the branch to go there directly.
 extern "C" const void* popek_jit_link(Ctx* ctx, ChainSlot* slot) {
   cpu::Cpu& c = *ctx->cpu;
   cpu::Block* b = c.find_block(slot->owner_block->phys + slot->target_off, cpu::CodeMode::Prot32);
-  if (!b || !b->host_code || b->two_pages) return nullptr;
+  if (!b || !b->host_code) return nullptr;
   const auto* t = static_cast<const Translation*>(b->host_code);
   if (!t->chain) return nullptr;
   if (compatible(*t, *slot->owner)) {
+    // A block that reaches into the next page may be dropped with that page while the
+    // branch's block stays: no patched jump into it (this stub finds it each time).
+    if (b->two_pages) return t->chain;
     const int64_t rel = reinterpret_cast<intptr_t>(t->chain) - reinterpret_cast<intptr_t>(slot->patch + 4);
     if (rel == static_cast<int32_t>(rel)) {
       const int32_t rel32 = static_cast<int32_t>(rel);
@@ -1493,7 +1502,11 @@ void Translator::callout(unsigned i, bool last) {
   pending_ = 0;
   call_stub(stubs_.callout);  // back here only to go on with the block
   if (last) {
-    a_.jmp(exit_);  // CpuState is up to date
+    // The instruction ended the block (CLI, IN, INVLPG, IRET...): go on at the EIP it left
+    // in CpuState through the jump cache, where the run loop would have looked at the
+    // machine only to find nothing to do (else the chain entry's limit sends it there).
+    save_flags_r15();
+    jmp_stub(stubs_.indirect);
     ended_ = true;
   }
 }
@@ -1576,6 +1589,22 @@ void Translator::translate(Stats& stats) {
       a_.mov(x86::r11d, x86::dword_ptr(x86::r14, offsetof(Ctx, stamp)));
       a_.and_(x86::r11d, fs_gs);
       a_.cmp(x86::r11d, fs_gs);
+      a_.jne(leave);
+    }
+    // A block whose last instruction reaches into the next page: that page must still be
+    // mapped to the same physical page (the run loop checks the same before each run).
+    if (b_.two_pages) {
+      a_.mov(x86::r9d, x86::dword_ptr(x86::r14, offsetof(Ctx, entry_eip)));
+      a_.add(x86::r9d, x86::dword_ptr(x86::r13, seg_base_off(cpu::CS)));
+      a_.and_(x86::r9d, 0xFFFFF000u);
+      a_.add(x86::r9d, 0x1000);
+      a_.mov(x86::r10d, x86::r9d);
+      a_.shr(x86::r10d, 8);
+      a_.and_(x86::r10d, (mmu::kTlbSize - 1) << 4);
+      a_.add(x86::r10, x86::qword_ptr(x86::r14, offsetof(Ctx, exec_tlb)));
+      a_.cmp(x86::r9d, x86::dword_ptr(x86::r10, offsetof(mmu::TlbEntry, tag)));
+      a_.jne(leave);
+      a_.cmp(x86::dword_ptr(x86::r10, offsetof(mmu::TlbEntry, phys_page)), b_.phys_page2);
       a_.jne(leave);
     }
     restore_flags_r15();
