@@ -74,6 +74,9 @@ struct FlagFx {
   // bit, as for a count of 1; where the host differs and OF is live, the translator does
   // the same after the host instruction.
   bool shr_of = false;
+  // SHLD/SHRD: the interpreter sets OF (undefined beyond a count of 1) when the operand's
+  // top bit changed; where the host differs and OF is live, the translator does the same.
+  bool sign_of = false;
 };
 
 // ------------------------------------------------------------------ the translator
@@ -346,6 +349,11 @@ FlagFx Translator::flag_fx(const Insn& in) {
   // The manual leaves every flag undefined after DIV; the interpreter leaves them as they
   // were, and so does the translation (it puts them back after the host's DIV).
   if (m == ZYDIS_MNEMONIC_DIV) fx = FlagFx{};
+  // BSF/BSR: the same for every flag but ZF (the translation merges the host's ZF in).
+  if (m == ZYDIS_MNEMONIC_BSF || m == ZYDIS_MNEMONIC_BSR) {
+    fx = FlagFx{};
+    fx.must = ZF;
+  }
   // CMPS and SCAS read the flags only under REP (a count of 0 leaves them).
   const Str str = string_kind(in);
   if ((str == Str::Cmps || str == Str::Scas) && !(in.prefixes & (cpu::prefix::REP | cpu::prefix::REPNE))) {
@@ -388,6 +396,19 @@ FlagFx Translator::flag_fx(const Insn& in) {
   if (shift_imm && m == ZYDIS_MNEMONIC_SHR && (fx.undef & OF)) {
     fx.undef &= ~OF;
     fx.shr_of = true;
+  }
+  // SHLD/SHRD (32-bit) by an immediate (not 0) or by CL: the interpreter clears AF and sets
+  // OF when the sign changed, for any count.
+  const bool dshift_fix = dshift && in.opsize == 4 &&
+                          ((in.ops[2].kind == OpKind::Imm && (in.ops[2].disp & 31) != 0) ||
+                           in.ops[2].kind == OpKind::Reg);
+  if (dshift_fix && (fx.undef & AF)) {
+    fx.undef &= ~AF;
+    fx.clear_af = true;
+  }
+  if (dshift_fix && (fx.undef & OF)) {
+    fx.undef &= ~OF;
+    fx.sign_of = true;
   }
   if ((m == ZYDIS_MNEMONIC_MUL || m == ZYDIS_MNEMONIC_IMUL) && fx.undef) {
     Insn test;  // TEST's AF must come out cleared, as the interpreter's
@@ -475,6 +496,8 @@ InstId generic_inst(const Insn& in) {
     case ZYDIS_MNEMONIC_BTS: return Inst::kIdBts;
     case ZYDIS_MNEMONIC_BTR: return Inst::kIdBtr;
     case ZYDIS_MNEMONIC_BTC: return Inst::kIdBtc;
+    case ZYDIS_MNEMONIC_LAHF: return Inst::kIdLahf;
+    case ZYDIS_MNEMONIC_SAHF: return Inst::kIdSahf;
     case ZYDIS_MNEMONIC_CLC: return Inst::kIdClc;
     case ZYDIS_MNEMONIC_STC: return Inst::kIdStc;
     case ZYDIS_MNEMONIC_CMC: return Inst::kIdCmc;
@@ -540,18 +563,20 @@ bool Translator::emit_generic(const Insn& in, unsigned i, InstId id, uint32_t li
   const bool clear_af = fx.clear_af && (live_after & cpu::flag::AF);
   const bool mul_szp = fx.mul_szp && (live_after & kSzap);
   const bool shr_of = fx.shr_of && (live_after & cpu::flag::OF);
+  const bool sign_of = fx.sign_of && (live_after & cpu::flag::OF);
   const x86::Gp low = is_reg(in.ops[0]) ? greg(in.ops[0].reg, in.ops[0].size) : x86::Gp();
   const unsigned size0 = in.ops[0].size;
   const Operand_ dst0 = o[0];
-  const bool by_cl = (clear_af || shr_of) && in.ops[1].kind == OpKind::Reg;
-  const Emit op = [this, id, o, n, clear_af, mul_szp, shr_of, low, size0, dst0, by_cl] {
+  const bool dshift = m == ZYDIS_MNEMONIC_SHLD || m == ZYDIS_MNEMONIC_SHRD;
+  const bool by_cl = (clear_af || shr_of || sign_of) && in.ops[dshift ? 2 : 1].kind == OpKind::Reg;
+  const Emit op = [this, id, o, n, clear_af, mul_szp, shr_of, sign_of, low, size0, dst0, by_cl] {
     if (by_cl) a_.movzx(x86::r8d, x86::cl);  // the count, before the shift may change CL
-    if (shr_of) {  // the old top bit, into r9d (flag-free)
+    if (shr_of || sign_of) {  // the old operand (its top bit matters), into r9d (flag-free)
       if (size0 == 4) a_.emit(x86::Inst::kIdMov, x86::r9d, dst0);
       else a_.emit(x86::Inst::kIdMovzx, x86::r9d, dst0);
     }
     a_.emitOpArray(id, o, n);
-    if (clear_af || shr_of) {
+    if (clear_af || shr_of || sign_of) {
       Label skip = a_.newLabel();
       save_flags_r15();
       if (by_cl) {
@@ -559,7 +584,8 @@ bool Translator::emit_generic(const Insn& in, unsigned i, InstId id, uint32_t li
         a_.jz(skip);
       }
       if (clear_af) a_.and_(x86::r15d, ~(cpu::flag::AF << 8));
-      if (shr_of) {
+      if (sign_of) a_.emit(x86::Inst::kIdXor, x86::r9d, dst0);  // old ^ new (32-bit only)
+      if (shr_of || sign_of) {
         a_.shr(x86::r9d, size0 * 8 - 1);
         a_.and_(x86::r15d, ~1u);  // OF is bit 0 (AL) of the saved form
         a_.or_(x86::r15d, x86::r9d);
@@ -659,32 +685,72 @@ bool Translator::native(const Insn& in, unsigned i, uint32_t live_after, bool dr
       return true;
     }
 
-    // DIV r (unsigned: AX / r8, DX:AX / r16, EDX:EAX / r32). The quotient fits exactly when
-    // the high half of the dividend is below the divisor (which also rules out 0); else the
-    // interpreter runs the instruction and raises #DE, as it would. (IDIV and memory
-    // divisors stay callouts: the #DE path would read the operand a second time.)
+    // DIV r/m (unsigned: AX / r/m8, DX:AX / r/m16, EDX:EAX / r/m32). The quotient fits
+    // exactly when the high half of the dividend is below the divisor (which also rules out
+    // 0); else the callout stub raises #DE as the interpreter would. (IDIV stays a callout.)
     case ZYDIS_MNEMONIC_DIV: {
-      if (!is_reg(o0)) return false;
+      if (o0.kind != OpKind::Mem && !is_reg(o0)) return false;
       if (dry) return true;
       const unsigned size = o0.size;
-      const x86::Gp src = greg(o0.reg, size);
-      save_flags_once();  // the flags as #DE must report them
+      const Operand_ src = host_operand(in, 0);
       const x86::Gp high = size == 1 ? x86::Gp(x86::ah) : greg(cpu::EDX, size);
-      a_.cmp(high, src);
+      const bool restore = (live_after & kArith) != 0;
       Label de = a_.newLabel();
-      a_.jae(de);
-      if (size == 1) a_.div(x86::ax, src);
-      else a_.div(greg(cpu::EDX, size), greg(cpu::EAX, size), src);
-      if (live_after & kArith) restore_flags_r15();
-      const uint32_t site = pack::site(off_, pending_, i);
+      const Emit op = [this, size, src, high, de, restore] {
+        a_.emit(x86::Inst::kIdCmp, high, src);
+        a_.jae(de);
+        if (size == 1) a_.emit(x86::Inst::kIdDiv, x86::ax, src);
+        else a_.emit(x86::Inst::kIdDiv, greg(cpu::EDX, size), greg(cpu::EAX, size), src);
+        if (restore) restore_flags_r15();  // DIV keeps the flags
+      };
+      save_flags_once();  // the flags as #DE must report them
+      if (o0.kind == OpKind::Mem) {
+        emit_ea(o0);
+        restore_ = false;
+        access(i, o0.seg, size, kRead, op, nullptr, nullptr);
+      } else {
+        op();
+      }
+      const uint32_t site = pack::site(off_, pending_, i) | pack::kRaiseDe;
       deferred_.push_back([this, de, site] {
         a_.bind(de);
         restore_flags_r15();
         a_.mov(x86::r8d, site);
         a_.mov(x86::r9, reinterpret_cast<uint64_t>(&b_));
         call_stub(stubs_.callout);  // raises #DE and leaves the block
-        a_.jmp(exit_);              // (were it to retire, CpuState is up to date)
+        a_.jmp(exit_);              // (never back here)
       });
+      ++pending_;
+      return true;
+    }
+
+    // BSF/BSR r, r/m (16/32-bit): the host's instruction leaves the destination alone for a
+    // zero source, as the interpreter does; only its ZF is taken, the other flags stay.
+    case ZYDIS_MNEMONIC_BSF:
+    case ZYDIS_MNEMONIC_BSR: {
+      const cpu::Operand& o1 = in.ops[1];
+      if (!is_reg(o0) || (o1.kind != OpKind::Mem && !is_reg(o1))) return false;
+      if (dry) return true;
+      const InstId id = in.mnemonic == ZYDIS_MNEMONIC_BSF ? x86::Inst::kIdBsf : x86::Inst::kIdBsr;
+      const x86::Gp dst = greg(o0.reg, o0.size);
+      const Operand_ src = host_operand(in, 1);
+      const Emit op = [this, id, dst, src] {
+        a_.emit(id, dst, src);
+        a_.setz(x86::r9b);
+        a_.movzx(x86::r9d, x86::r9b);
+        a_.shl(x86::r9d, 14);  // ZF's place in the saved form (bit 6 of AH)
+        a_.and_(x86::r15d, ~(cpu::flag::ZF << 8));
+        a_.or_(x86::r15d, x86::r9d);
+        restore_flags_r15();
+      };
+      save_flags_once();  // the flags before, for the merge
+      if (o1.kind == OpKind::Mem) {
+        emit_ea(o1);
+        restore_ = false;  // the merge puts every flag back
+        access(i, o1.seg, o1.size, kRead, op, nullptr, nullptr);
+      } else {
+        op();
+      }
       ++pending_;
       return true;
     }

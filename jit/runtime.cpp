@@ -63,9 +63,14 @@ extern "C" uint32_t popek_jit_callout(Ctx* ctx, uint32_t site, const cpu::Block*
   cpu::Cpu& c = *ctx->cpu;
   const cpu::Block& b = *block;
   const auto& tr = *static_cast<const Translation*>(b.host_code);
-  const uint32_t i = pack::extra(site);
+  const uint32_t i = pack::extra(site & ~pack::kRaiseDe);
   c.s.icount += pack::pending(site);
   c.s.eip = ctx->entry_eip + pack::off(site);
+  if (site & pack::kRaiseDe) {  // as Cpu::step's fault path (DIV is not in the census)
+    (void)c.raise(cpu::vec::DE);
+    c.deliver_pending_exception();
+    return 0;
+  }
   if (!c.step(b.insns[i])) return 0;
   // A sensitive or privileged instruction may have changed what the translation assumed
   // (segment registers, privilege, CR0.AM/EFLAGS.AC): then the interpreter finishes the

@@ -149,6 +149,9 @@ constexpr uint32_t site(uint32_t off, uint32_t pending, uint32_t extra) { return
 constexpr uint32_t off(uint32_t v) { return v & 0x1FFF; }
 constexpr uint32_t pending(uint32_t v) { return (v >> 13) & 0x7F; }
 constexpr uint32_t extra(uint32_t v) { return v >> 20; }
+// With a callout's site: raise #DE for the instruction instead of running it (a DIV whose
+// quotient does not fit; its operand is not read again).
+constexpr uint32_t kRaiseDe = 1u << 31;
 // A way out to the run loop, in r8: EIP offset (32 bits, maybe "negative"), instructions
 // to count, or EIP already set.
 constexpr uint64_t kEipSet = 1ull << 63;

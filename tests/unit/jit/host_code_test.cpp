@@ -229,6 +229,12 @@ TEST(HostCode, Lea) { expect_delta("lea eax, [ebx+ecx*4+8]", {0x8D, 0x44, 0x8B, 
 // raises #DE is out of line. (EDX = 3 and EBX = kData: the quotient fits.)
 TEST(HostCode, DivReg) { expect_delta("div ebx", {0xF7, 0xF3}, 8, 17); }
 
+// LAHF; BSF (ZF merged into the saved flags, the others kept); SHRD by 10 (AF cleared and
+// OF set from the sign change, as the interpreter does, where the host differs).
+TEST(HostCode, Lahf) { expect_delta("lahf", {0x9F}, 1, 1); }
+TEST(HostCode, BsfReg) { expect_delta("bsf eax, ebx", {0x0F, 0xBC, 0xC3}, 16, 16); }
+TEST(HostCode, ShrdImm) { expect_delta("shrd eax, edx, 10", {0x0F, 0xAC, 0xD0, 0x0A}, 17, 17); }
+
 // ---------------------------------------------------------------- memory forms (TLB)
 
 TEST(HostCode, LoadThroughTlb) { expect_delta("mov eax, [ebx+4]", {0x8B, 0x43, 0x04}, 18, 27); }
