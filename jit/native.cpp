@@ -272,6 +272,31 @@ class Translator : public Moves {
   bool native(const Insn& in, unsigned i, uint32_t live_after, bool dry);
   bool emit_generic(const Insn& in, unsigned i, InstId id, uint32_t live_after, bool dry);
   bool emit_string(const Insn& in, unsigned i, uint32_t live_after, bool dry);
+  bool emit_rep_string(const Insn& in, unsigned i, uint32_t live_after, bool dry);
+  // r_host = the host address of [r_lin] (flat, 32-bit) for a `kind` access when the TLB
+  // has the page; else to `miss`. Uses r10, r11.
+  void tlb_host(const x86::Gp& r_lin, Kind kind, const x86::Gp& r_host, Label miss) {
+    a_.mov(x86::r10d, r_lin.r32());
+    a_.shr(x86::r10d, 8);
+    a_.and_(x86::r10d, (mmu::kTlbSize - 1) << 4);
+    a_.add(x86::r10, x86::qword_ptr(x86::r14, offsetof(Ctx, tlb_now)));
+    a_.mov(x86::r11d, r_lin.r32());
+    a_.and_(x86::r11d, 0xFFFFF000u);
+    const int arr = static_cast<int>(((kind == kRead ? 0 : 1) * 2 + (user_ ? 1 : 0)) * mmu::kTlbSize *
+                                     sizeof(mmu::TlbEntry));
+    a_.cmp(x86::r11d, x86::dword_ptr(x86::r10, arr + offsetof(mmu::TlbEntry, tag)));
+    a_.jne(miss);
+    a_.mov(r_host, x86::qword_ptr(x86::r10, arr + offsetof(mmu::TlbEntry, addend)));
+    a_.add(r_host, r_lin.r64());
+  }
+  // To `out` unless [r_lin, r_lin + ECX * w) lies in one page (uses r10, r11).
+  void one_page(const x86::Gp& r_lin, unsigned shift, Label out) {
+    a_.lea(x86::r11d, x86::ptr(r_lin.r64(), x86::rcx, shift, -1));
+    a_.mov(x86::r10d, r_lin.r32());
+    a_.xor_(x86::r10d, x86::r11d);
+    a_.test(x86::r10d, 0xFFFFF000u);
+    a_.jnz(out);
+  }
   // ESI and/or EDI += DF ? -w : w, without touching the host flags (uses r11).
   void string_step(unsigned w, bool si, bool di) {
     a_.movzx(x86::r11d, x86::byte_ptr(x86::r13, kOffEflags + 1));
@@ -690,6 +715,7 @@ bool Translator::native(const Insn& in, unsigned i, uint32_t live_after, bool dr
     // 0); else the callout stub raises #DE as the interpreter would. (IDIV stays a callout.)
     case ZYDIS_MNEMONIC_DIV: {
       if (o0.kind != OpKind::Mem && !is_reg(o0)) return false;
+      if (o0.kind == OpKind::Mem && o0.size == 1) return false;  // no CMP AH, [r10] (REX)
       if (dry) return true;
       const unsigned size = o0.size;
       const Operand_ src = host_operand(in, 0);
@@ -1075,7 +1101,8 @@ void Translator::translate(Stats& stats) {
 // register as it was. (REP forms are callouts: the interpreter's bulk path moves whole
 // pages at a time and keeps its iteration budget.)
 bool Translator::emit_string(const Insn& in, unsigned i, uint32_t live_after, bool dry) {
-  if ((in.prefixes & (cpu::prefix::REP | cpu::prefix::REPNE)) || in.seg == cpu::CS) return false;
+  if (in.seg == cpu::CS) return false;
+  if (in.prefixes & (cpu::prefix::REP | cpu::prefix::REPNE)) return emit_rep_string(in, i, live_after, dry);
   if (dry) return true;
   const Str k = string_kind(in);
   const unsigned w = in.opsize;
@@ -1134,6 +1161,70 @@ bool Translator::emit_string(const Insn& in, unsigned i, uint32_t live_after, bo
     case Str::None:
       return false;
   }
+  ++pending_;
+  return true;
+}
+
+// REP MOVS and REP STOS, forward, 32-bit addressing: when the whole run is at most the
+// interpreter's iteration budget (so that it retires in one execution, as there) and lies
+// in one page each way that the TLB maps as RAM for these accesses (so no fault, MMIO or
+// store into code can happen), the host's own REP MOVS/STOS does it on host memory.
+// Anything else — DF set, longer or page-crossing runs, TLB misses — is a callout, after
+// which the block goes on through the jump cache. (The interpreter runs REP CMPS/SCAS/LODS.)
+bool Translator::emit_rep_string(const Insn& in, unsigned i, uint32_t live_after, bool dry) {
+  const Str k = string_kind(in);
+  if (k != Str::Movs && k != Str::Stos) return false;
+  if (k == Str::Movs && in.seg != cpu::DS && in.seg != cpu::ES && in.seg != cpu::SS) return false;
+  if (dry) return true;
+  const unsigned w = in.opsize, shift = w == 4 ? 2 : w == 2 ? 1 : 0;
+  Label slow = a_.newLabel(), done = a_.newLabel();
+  save_flags_once();  // the checks below clobber the host's
+  a_.test(x86::byte_ptr(x86::r13, kOffEflags + 1), cpu::flag::DF >> 8);
+  a_.jnz(slow);
+  a_.test(x86::ecx, x86::ecx);
+  a_.jz(done);  // nothing to do; it retires
+  a_.cmp(x86::ecx, 4096);
+  a_.ja(slow);
+  one_page(x86::edi, shift, slow);
+  tlb_host(x86::edi, kWrite, x86::r9, slow);
+  if (k == Str::Movs) {
+    one_page(x86::esi, shift, slow);
+    tlb_host(x86::esi, kRead, x86::r8, slow);
+    a_.lea(x86::r10d, x86::ptr(x86::rsi, x86::rcx, shift));  // ESI and EDI after the run
+    a_.lea(x86::r11d, x86::ptr(x86::rdi, x86::rcx, shift));
+    a_.mov(x86::rsi, x86::r8);
+    a_.mov(x86::rdi, x86::r9);
+    if (w == 2) a_.db(0x66);
+    a_.db(0xF3);
+    a_.db(w == 1 ? 0xA4 : 0xA5);  // REP MOVS (host DF is clear, as the ABI keeps it)
+    a_.mov(x86::esi, x86::r10d);
+    a_.mov(x86::edi, x86::r11d);
+  } else {
+    a_.lea(x86::r11d, x86::ptr(x86::rdi, x86::rcx, shift));
+    a_.mov(x86::rdi, x86::r9);
+    if (w == 2) a_.db(0x66);
+    a_.db(0xF3);
+    a_.db(w == 1 ? 0xAA : 0xAB);  // REP STOS from AL/AX/EAX
+    a_.mov(x86::edi, x86::r11d);
+  }
+  a_.bind(done);
+  if (live_after & kArith) restore_flags_r15();
+  Label join = a_.newLabel();
+  a_.bind(join);
+  const uint32_t pending = pending_, site = pack::site(off_, pending_, i);
+  deferred_.push_back([this, slow, join, site, pending] {
+    a_.bind(slow);
+    restore_flags_r15();
+    a_.mov(x86::r8d, site);
+    a_.mov(x86::r9, reinterpret_cast<uint64_t>(&b_));
+    call_stub(stubs_.callout);  // back here once the instruction retired
+    // The callout counted the instructions before and this one, which the fast path
+    // leaves pending: uncount them, and go on with the block (flags unchanged by it).
+    save_flags_r15();
+    a_.sub(x86::qword_ptr(x86::r13, kOffIcount), pending + 1);
+    restore_flags_r15();
+    a_.jmp(join);
+  });
   ++pending_;
   return true;
 }

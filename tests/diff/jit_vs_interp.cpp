@@ -1927,6 +1927,9 @@ void fuzz(Mode mode, uint64_t default_seed, unsigned default_cases) {
            " translated runs, %" PRIu64 " guest insns as host code, %" PRIu64 " as callouts\n",
            mode_name(mode), js.blocks_translated, js.blocks_declined, js.block_runs,
            js.insns_native, js.insns_callout);
+    // A block the assembler rejects is a translator bug (an unencodable form), even though
+    // the interpreter then runs it correctly.
+    EXPECT_EQ(js.blocks_declined, 0u) << "the assembler rejected blocks: see the JIT's warning above";
   }
 }
 

@@ -244,6 +244,9 @@ TEST(HostCode, PushReg) { expect_delta("push eax", {0x50}, 19, 44); }
 TEST(HostCode, PopReg) { expect_delta("pop ecx", {0x59}, 19, 28); }
 // String forms without REP: one element through the TLB, then ESI/EDI step by DF.
 TEST(HostCode, Lodsb) { expect_delta("lodsb", {0xAC}, 21, 30); }
+// REP STOSD: the budget, DF and one-page checks, the TLB lookup, the host's REP STOSD;
+// the callout for everything else is out of line.
+TEST(HostCode, RepStosd) { expect_delta("rep stosd", {0xF3, 0xAB}, 30, 50); }
 TEST(HostCode, Stosd) { expect_delta("stosd", {0xAB}, 21, 48); }
 
 // ---------------------------------------------------------------- block ends and callouts
