@@ -240,18 +240,26 @@ void StdioBackend::pump() {
 
 // --- file
 
-FileBackend::FileBackend(const std::string& path) {
-  f_ = fopen(path.c_str(), "wb");
-  if (!f_) throw BackendError(path + ": cannot create: " + strerror(errno));
+FileBackend::FileBackend(const std::string& path) : path_(path) {}
+
+void FileBackend::start() {
+  if (f_) return;
+  f_ = fopen(path_.c_str(), "wb");
+  if (!f_) throw BackendError(path_ + ": cannot create: " + strerror(errno));
 }
 
 FileBackend::~FileBackend() {
   if (f_) fclose(f_);
 }
 
-void FileBackend::write(uint8_t byte) { fputc(byte, f_); }
+void FileBackend::write(uint8_t byte) {
+  if (!f_) start();
+  fputc(byte, f_);
+}
 
-void FileBackend::flush() { fflush(f_); }
+void FileBackend::flush() {
+  if (f_) fflush(f_);
+}
 
 bool valid_backend_spec(const std::string& spec) {
   if (spec == "stdio" || spec == "none") return true;

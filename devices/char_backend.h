@@ -66,6 +66,10 @@ class CharBackend {
   virtual void write(uint8_t byte) = 0;
   // Push buffered output to the host.
   virtual void flush() {}
+  // Called once the machine's inputs are all read and checked, before the guest runs:
+  // where a backend creates (and so truncates) a file, so that a failed start leaves the
+  // previous run's output alone. Throws BackendError.
+  virtual void start() {}
 
   // The input channel: the next input byte for the guest, if one is available now.
   bool take_input(uint8_t& byte);
@@ -163,15 +167,17 @@ class StdioBackend final : public CharBackend {
 // Writes to a file the backend owns.
 class FileBackend final : public CharBackend {
  public:
-  // Throws BackendError when `path` cannot be created.
+  // The file is created by start() (throwing BackendError when it cannot be), not here.
   explicit FileBackend(const std::string& path);
   ~FileBackend() override;
   FileBackend(const FileBackend&) = delete;
   FileBackend& operator=(const FileBackend&) = delete;
   void write(uint8_t byte) override;
   void flush() override;
+  void start() override;
 
  private:
+  std::string path_;
   FILE* f_ = nullptr;
 };
 

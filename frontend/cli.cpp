@@ -206,6 +206,32 @@ std::string check_disk_image(const std::string& path) {
   return {};
 }
 
+// An output file (-serial file:, -debugcon file:, -D) that is also an input (-kernel,
+// -initrd, -bios, a disk image) would be truncated before it is read: refused, whatever
+// path names it. Returns the error line, or "".
+std::string output_overwrites_input(const MachineConfig& c) {
+  std::vector<std::pair<std::string, std::string>> inputs = {
+      {"-kernel", c.kernel_path}, {"-initrd", c.initrd_path}, {"-bios", c.bios_path}};
+  for (const DriveConfig& d : c.drives) inputs.emplace_back("disk image", d.path);
+  std::vector<std::pair<std::string, std::string>> outputs = {{"-D", c.trace_file}};
+  auto file_of = [](const std::string& spec) { return spec.rfind("file:", 0) == 0 ? spec.substr(5) : std::string(); };
+  outputs.emplace_back("-serial " + c.serial, file_of(c.serial));
+  for (const std::string& s : c.serial_extra) outputs.emplace_back("-serial " + s, file_of(s));
+  outputs.emplace_back("-debugcon " + c.debugcon, file_of(c.debugcon));
+  for (const auto& [out_opt, out_path] : outputs) {
+    struct stat so;
+    if (out_path.empty() || stat(out_path.c_str(), &so) != 0) continue;  // a new file is no input
+    for (const auto& [in_opt, in_path] : inputs) {
+      struct stat si;
+      if (in_path.empty() || stat(in_path.c_str(), &si) != 0) continue;
+      if (so.st_dev == si.st_dev && so.st_ino == si.st_ino)
+        return "popek: " + out_opt + ": " + out_path + " is also the " + in_opt + " " + in_path +
+               "; refusing to overwrite an input";
+    }
+  }
+  return {};
+}
+
 // -rtc base=utc|localtime|YYYY-MM-DDTHH:MM:SS
 std::string parse_rtc(const std::string& spec, MachineConfig& c) {
   const std::string what = "popek: -rtc " + spec + ": ";
@@ -222,6 +248,10 @@ std::string parse_rtc(const std::string& spec, MachineConfig& c) {
       if (std::sscanf(val.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%c", &y, &mo, &d, &h, &mi, &sec, &tail) != 6 ||
           y < 1970 || y > 2099 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 59)
         return what + "base must be utc, localtime or YYYY-MM-DDTHH:MM:SS (1970 to 2099)";
+      const bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+      static constexpr int kDays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+      if (d > kDays[mo - 1] + (mo == 2 && leap ? 1 : 0)) return what + "no such date";
+      if (h < 0 || mi < 0 || sec < 0) return what + "base must be utc, localtime or YYYY-MM-DDTHH:MM:SS (1970 to 2099)";
       // Days from the civil date (proleptic Gregorian), as seconds since the epoch.
       const int yy = mo <= 2 ? y - 1 : y;
       const int era = yy / 400;
@@ -341,6 +371,7 @@ bool parse_ram_size(const std::string& text, uint64_t& bytes) {
     ++i;
   }
   if (i != text.size()) return false;
+  if (n > (~0ull >> shift)) return false;  // the size in bytes would not fit in 64 bits
   bytes = n << shift;
   return true;
 }
@@ -513,6 +544,8 @@ CliResult parse_cli(const std::vector<std::string>& raw) {
     const std::string err = check_input_file(opt, *path);
     if (!err.empty()) return fail(err);
   }
+  const std::string conflict = output_overwrites_input(c);
+  if (!conflict.empty()) return fail(conflict);
   return r;
 }
 

@@ -55,6 +55,9 @@ class Loader {
 
   void parse_header() {
     if (!is_linux_image(data_)) fail("not a Linux kernel image (no \"HdrS\" setup header)");
+    // The fields read before the header's own length is known end with loadflags.
+    if (data_.size() < kLoadFlags + 1)
+      fail("truncated: the file ends inside the setup header (" + std::to_string(data_.size()) + " bytes)");
     protocol_ = rd16(data_, kVersion);
     img_.protocol = protocol_;
     if (protocol_ < kMinProtocol) {

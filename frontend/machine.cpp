@@ -120,6 +120,18 @@ Machine::Machine(const MachineConfig& cfg, InputMirror mirror)
   }
   if (!cfg_.bios_path.empty()) load_bios(bus_, cfg_.bios_path);
   boot();
+  // Every input is read and checked: now the output files are created.
+  auto start = [](devices::CharBackend* b, const std::string& option, const std::string& spec) {
+    if (!b) return;
+    try {
+      b->start();
+    } catch (const devices::BackendError& e) {
+      throw devices::BackendError(option + " " + spec + ": " + e.what());
+    }
+  };
+  start(serial_out_.get(), "-serial", cfg_.serial);
+  start(debugcon_out_.get(), "-debugcon", cfg_.debugcon);
+  for (size_t i = 0; i < serial_extra_out_.size(); ++i) start(serial_extra_out_[i].get(), "-serial", cfg_.serial_extra[i]);
 }
 
 Machine::~Machine() {

@@ -40,13 +40,6 @@ int run(int argc, char** argv) {
   }
   const MachineConfig& cfg = cli.config;
   FILE* trace = nullptr;
-  if (!cfg.trace_file.empty()) {
-    trace = fopen(cfg.trace_file.c_str(), "w");
-    if (!trace) {
-      fprintf(stderr, "popek: -D %s: cannot create: %s\n", cfg.trace_file.c_str(), strerror(errno));
-      return 1;
-    }
-  }
   int status;
   {
     // With --lockstep the user sees the primary machine; a shadow runs beside it.
@@ -55,6 +48,15 @@ int run(int argc, char** argv) {
     if (cfg.lockstep) lockstep = std::make_unique<Lockstep>(cfg);
     else machine = std::make_unique<Machine>(cfg);
     Machine& m = lockstep ? lockstep->primary() : *machine;
+    // The -D file is created once the machine's inputs are all read (as the -serial and
+    // -debugcon files), so that a failed start leaves the previous log alone.
+    if (!cfg.trace_file.empty()) {
+      trace = fopen(cfg.trace_file.c_str(), "w");
+      if (!trace) {
+        fprintf(stderr, "popek: -D %s: cannot create: %s\n", cfg.trace_file.c_str(), strerror(errno));
+        return 1;
+      }
+    }
     if (trace) m.bus().log().out = trace;
     install_signal_handlers();
     m.stop_signal = &g_signal;

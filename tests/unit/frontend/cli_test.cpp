@@ -82,6 +82,10 @@ TEST(RamSize, Suffixes) {
   EXPECT_FALSE(parse_ram_size("12MB", b));
   EXPECT_FALSE(parse_ram_size("-5", b));
   EXPECT_FALSE(parse_ram_size("99999999999999999999", b));
+  // (2^34 + 1) GiB is 2^64 + 1 GiB: the shift must not wrap to 1 GiB.
+  EXPECT_FALSE(parse_ram_size("17179869185G", b));
+  EXPECT_FALSE(parse_ram_size("17179869184G", b));
+  EXPECT_TRUE(parse_ram_size("17179869183G", b));
 }
 
 class Cli : public ::testing::Test {
@@ -268,6 +272,41 @@ TEST_F(Cli, GuestFiles) {
   EXPECT_EQ(error_of({"-kernel", ""}), "popek: -kernel: empty file name");
   EXPECT_EQ(error_of(with_kernel({"-initrd", missing})),
             "popek: -initrd " + missing + ": No such file or directory");
+}
+
+// An output option naming an input file would truncate it before it is read; refused
+// however the path is spelt. An output that is a new file, or another file, is fine.
+TEST_F(Cli, OutputsMustNotOverwriteInputs) {
+  const std::string initrd = files.write("initrd.img", std::string("initrd"));
+  const std::string disk = files.write("disk.img", std::vector<uint8_t>(1024, 0));
+  EXPECT_EQ(error_of(with_kernel({"-debugcon", "file:" + kernel})),
+            "popek: -debugcon file:" + kernel + ": " + kernel + " is also the -kernel " + kernel +
+                "; refusing to overwrite an input");
+  const std::string dotted = ::testing::TempDir() + "./" + kernel.substr(::testing::TempDir().size());
+  EXPECT_EQ(error_of(with_kernel({"-D", dotted})),
+            "popek: -D: " + dotted + " is also the -kernel " + kernel + "; refusing to overwrite an input");
+  EXPECT_EQ(error_of(with_kernel({"-initrd", initrd, "-serial", "file:" + initrd})),
+            "popek: -serial file:" + initrd + ": " + initrd + " is also the -initrd " + initrd +
+                "; refusing to overwrite an input");
+  EXPECT_EQ(error_of(with_kernel({"-hda", disk, "-serial", "file:" + disk})),
+            "popek: -serial file:" + disk + ": " + disk + " is also the disk image " + disk +
+                "; refusing to overwrite an input");
+  const std::string out = files.path_for("out.txt");
+  EXPECT_FALSE(parse_cli(with_kernel({"-serial", "file:" + out, "-D", files.path_for("log.txt")})).exit);
+  files.write("out.txt", std::string("old"));
+  EXPECT_FALSE(parse_cli(with_kernel({"-serial", "file:" + out})).exit);
+}
+
+// Dates that do not exist are refused (31 February), leap days are not.
+TEST_F(Cli, RtcDatesMustExist) {
+  EXPECT_EQ(error_of(with_kernel({"-rtc", "base=2000-02-31T00:00:00"})),
+            "popek: -rtc base=2000-02-31T00:00:00: no such date");
+  EXPECT_EQ(error_of(with_kernel({"-rtc", "base=2001-02-29T00:00:00"})),
+            "popek: -rtc base=2001-02-29T00:00:00: no such date");
+  EXPECT_EQ(error_of(with_kernel({"-rtc", "base=2023-04-31T12:00:00"})),
+            "popek: -rtc base=2023-04-31T12:00:00: no such date");
+  EXPECT_FALSE(parse_cli(with_kernel({"-rtc", "base=2000-02-29T23:59:59"})).exit);
+  EXPECT_FALSE(parse_cli(with_kernel({"-rtc", "base=2024-12-31T00:00:00"})).exit);
 }
 
 TEST_F(Cli, InitrdAndAppendNeedAKernel) {

@@ -318,6 +318,17 @@ TEST_F(LinuxLoader, KernelThatDoesNotFitIsAnError) {
             "the kernel needs memory up to 0x4800000 (72 MiB) but the guest has 64 MiB; try a larger -m");
 }
 
+// A file that ends inside the setup header (after "HdrS", before loadflags) is refused
+// before any field past its end is read (the version at 0x206, loadflags at 0x211).
+TEST_F(LinuxLoader, FileEndingInsideTheSetupHeaderIsRefused) {
+  for (uint32_t size = lx::kHeaderMagicOff + 4; size <= lx::kLoadFlags; ++size) {
+    Bytes f = make_bzimage(BzOptions{});
+    f.resize(size);
+    EXPECT_EQ(error_of(f), "truncated: the file ends inside the setup header (" + std::to_string(size) + " bytes)")
+        << "size " << size;
+  }
+}
+
 TEST_F(LinuxLoader, OldProtocolsAreRejected) {
   BzOptions o;
   o.version = 0x0201;
