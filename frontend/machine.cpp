@@ -209,9 +209,11 @@ Machine::RunStep Machine::run_step(uint64_t max_instructions) {
   const uint64_t budget = std::max<uint64_t>(max_instructions, 1);  // turn_until_ > icount here
   const uint64_t until =
       turn_until_ - cpu_.s.icount > budget ? cpu_.s.icount + budget : turn_until_;
+  cpu_.host_attention = stop_signal;
   const cpu::Cpu::RunExit why = cpu_.run(until);
   if (why == cpu::Cpu::RunExit::Budget && cpu_.s.icount < turn_until_) return {};
   in_turn_ = false;
+  if (stop_signal && *stop_signal) return finished(128 + *stop_signal, {}, true);
   if (why == cpu::Cpu::RunExit::Budget) {
     if (cpu_.s.icount >= next_flush_) {
       next_flush_ = cpu_.s.icount + kSlice;
@@ -252,7 +254,14 @@ Machine::RunStep Machine::run_step(uint64_t max_instructions) {
                                "); exiting because of -no-reboot");
       }
       flush_output();
+      // A guest that resets at once, again and again, still hears the host: the signal
+      // and Ctrl-A x are looked at between resets, and the instruction count that starts
+      // again at 0 gets a new check point.
+      serial_out_->pump();
+      if (stop_signal && *stop_signal) return finished(128 + *stop_signal, {}, true);
+      if (serial_out_->quit_requested()) return finished(0, {}, true);
       boot();
+      next_flush_ = cpu_.s.icount + kSlice;
       return {};
     case bus::StopReason::Fatal:
       return finished(1, "popek: " + bus_.stop_message());
