@@ -107,6 +107,12 @@ class Translator : public Moves {
     r15_valid_ = true;
   }
   void call_stub(const void* stub) { a_.call(reinterpret_cast<uint64_t>(stub)); }
+  // The callout stub for `site` of this block (host flags = the guest's).
+  void call_callout(uint32_t site) {
+    a_.mov(x86::r8d, site);
+    a_.mov(x86::r9, reinterpret_cast<uint64_t>(&b_));
+    call_stub(stubs_.callout);
+  }
 
   // Leave the block for guest EIP entry+`off` (a direct branch or the fall-through), going
   // on in host code when the target is translated.
@@ -207,11 +213,7 @@ class Translator : public Moves {
       a_.cmp(x86::r8d, static_cast<uint32_t>(0u - size));
       a_.ja(slow);
     }
-    // index * 16 = ((linear >> 12) & 0xFF) << 4
-    a_.mov(x86::r10d, x86::r9d);
-    a_.shr(x86::r10d, 8);
-    a_.and_(x86::r10d, (mmu::kTlbSize - 1) << 4);
-    a_.add(x86::r10, x86::qword_ptr(x86::r14, offsetof(Ctx, tlb_now)));
+    tlb_entry(x86::r9d, offsetof(Ctx, tlb_now));
     // The tag of the access's last byte: a page-crossing access misses.
     a_.lea(x86::r11d, x86::ptr(x86::r9, static_cast<int32_t>(size - 1)));
     a_.and_(x86::r11d, 0xFFFFF000u);
@@ -276,10 +278,7 @@ class Translator : public Moves {
   // r_host = the host address of [r_lin] (flat, 32-bit) for a `kind` access when the TLB
   // has the page; else to `miss`. Uses r10, r11.
   void tlb_host(const x86::Gp& r_lin, Kind kind, const x86::Gp& r_host, Label miss) {
-    a_.mov(x86::r10d, r_lin.r32());
-    a_.shr(x86::r10d, 8);
-    a_.and_(x86::r10d, (mmu::kTlbSize - 1) << 4);
-    a_.add(x86::r10, x86::qword_ptr(x86::r14, offsetof(Ctx, tlb_now)));
+    tlb_entry(r_lin.r32(), offsetof(Ctx, tlb_now));
     a_.mov(x86::r11d, r_lin.r32());
     a_.and_(x86::r11d, 0xFFFFF000u);
     const int arr = static_cast<int>(((kind == kRead ? 0 : 1) * 2 + (user_ ? 1 : 0)) * mmu::kTlbSize *
@@ -741,9 +740,7 @@ bool Translator::native(const Insn& in, unsigned i, uint32_t live_after, bool dr
       deferred_.push_back([this, de, site] {
         a_.bind(de);
         restore_flags_r15();
-        a_.mov(x86::r8d, site);
-        a_.mov(x86::r9, reinterpret_cast<uint64_t>(&b_));
-        call_stub(stubs_.callout);  // raises #DE and leaves the block
+        call_callout(site);  // raises #DE and leaves the block
         a_.jmp(exit_);              // (never back here)
       });
       ++pending_;
@@ -975,10 +972,8 @@ bool Translator::native(const Insn& in, unsigned i, uint32_t live_after, bool dr
 }
 
 void Translator::callout(unsigned i, bool last) {
-  a_.mov(x86::r8d, pack::site(off_, pending_, i));
-  a_.mov(x86::r9, reinterpret_cast<uint64_t>(&b_));
+  call_callout(pack::site(off_, pending_, i));  // back here only to go on with the block
   pending_ = 0;
-  call_stub(stubs_.callout);  // back here only to go on with the block
   if (last) {
     // The instruction ended the block (CLI, IN, INVLPG, IRET...): go on at the EIP it left
     // in CpuState through the jump cache, where the run loop would have looked at the
@@ -1076,10 +1071,7 @@ void Translator::translate(Stats& stats) {
       a_.add(x86::r9d, x86::dword_ptr(x86::r13, seg_base_off(cpu::CS)));
       a_.and_(x86::r9d, 0xFFFFF000u);
       a_.add(x86::r9d, 0x1000);
-      a_.mov(x86::r10d, x86::r9d);
-      a_.shr(x86::r10d, 8);
-      a_.and_(x86::r10d, (mmu::kTlbSize - 1) << 4);
-      a_.add(x86::r10, x86::qword_ptr(x86::r14, offsetof(Ctx, exec_tlb)));
+      tlb_entry(x86::r9d, offsetof(Ctx, exec_tlb));
       a_.cmp(x86::r9d, x86::dword_ptr(x86::r10, offsetof(mmu::TlbEntry, tag)));
       a_.jne(leave);
       a_.cmp(x86::dword_ptr(x86::r10, offsetof(mmu::TlbEntry, phys_page)), b_.phys_page2);
@@ -1215,9 +1207,7 @@ bool Translator::emit_rep_string(const Insn& in, unsigned i, uint32_t live_after
   deferred_.push_back([this, slow, join, site, pending] {
     a_.bind(slow);
     restore_flags_r15();
-    a_.mov(x86::r8d, site);
-    a_.mov(x86::r9, reinterpret_cast<uint64_t>(&b_));
-    call_stub(stubs_.callout);  // back here once the instruction retired
+    call_callout(site);  // back here once the instruction retired
     // The callout counted the instructions before and this one, which the fast path
     // leaves pending: uncount them, and go on with the block (flags unchanged by it).
     save_flags_r15();

@@ -274,6 +274,15 @@ class Moves {
     a_.pop(x86::rbx);
     a_.ret();
   }
+  // r10 = the TLB entry of the linear page in `linear` (a register or a dword in memory),
+  // in the arrays Ctx::`arrays` points at (tlb_now: add the access kind's array offset;
+  // exec_tlb). Clobbers the host flags.
+  void tlb_entry(const Operand_& linear, size_t arrays) {
+    a_.emit(x86::Inst::kIdMov, x86::r10d, linear);  // index * 16 = ((linear >> 12) & 0xFF) << 4
+    a_.shr(x86::r10d, 8);
+    a_.and_(x86::r10d, (mmu::kTlbSize - 1) << 4);
+    a_.add(x86::r10, x86::qword_ptr(x86::r14, static_cast<int32_t>(arrays)));
+  }
   // Whether a chain of blocks may go on, else to `out`: the budget is not used up, no
   // interrupt line is raised, no interrupt shadow is pending and the address space is as
   // it was (Ctx::limit). Clobbers the host flags and r11.
@@ -303,10 +312,7 @@ class Moves {
     a_.cmp(x86::r10, x86::qword_ptr(x86::r11, offsetof(JumpEntry, stamp)));
     a_.jne(miss);
     // The code page is still mapped as when the entry was made.
-    a_.mov(x86::r10d, x86::dword_ptr(x86::r11, offsetof(JumpEntry, linear_page)));
-    a_.shr(x86::r10d, 8);
-    a_.and_(x86::r10d, (mmu::kTlbSize - 1) << 4);
-    a_.add(x86::r10, x86::qword_ptr(x86::r14, offsetof(Ctx, exec_tlb)));
+    tlb_entry(x86::dword_ptr(x86::r11, offsetof(JumpEntry, linear_page)), offsetof(Ctx, exec_tlb));
     a_.mov(x86::r9d, x86::dword_ptr(x86::r11, offsetof(JumpEntry, linear_page)));
     a_.cmp(x86::r9d, x86::dword_ptr(x86::r10, offsetof(mmu::TlbEntry, tag)));
     a_.jne(miss);
