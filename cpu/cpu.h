@@ -10,7 +10,7 @@
 #include <array>
 #include <functional>
 #include <vector>
-#include <csignal>
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -273,10 +273,11 @@ class Cpu {
   // The `until` of the run() in progress: translated code that goes on from block to
   // block without returning to run() stops where run() would.
   uint64_t run_until = 0;
-  // Set (to nonzero) by the host when popek must stop soon (a SIGTERM or SIGINT): run()
-  // returns Stopped at the next block boundary, however few instructions the blocks retire
-  // (a REP string of 4 G iterations counts one per 4,096).
-  const volatile std::sig_atomic_t* host_attention = nullptr;
+  // Set (to nonzero, from another thread or a signal handler) when the host wants the run
+  // loop to look at it (frontend/host_attention.h): run() returns Stopped at the next
+  // block boundary, however few instructions the blocks retire (a REP string of 4 G
+  // iterations counts one per 4,096). Nothing the guest sees depends on it.
+  const std::atomic<uint32_t>* host_attention = nullptr;
   // The cached block at a physical address in a decoding mode, or nullptr.
   Block* find_block(uint32_t phys, CodeMode mode);
   // Changes whenever cached blocks may have been dropped.

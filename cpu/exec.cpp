@@ -149,7 +149,8 @@ uint64_t Cpu::code_generation() const { return blocks_->generation; }
 Cpu::RunExit Cpu::run(uint64_t until) {
   run_until = until;
   while (s.icount < until) {
-    if (stop_requested() || (host_attention && *host_attention)) return RunExit::Stopped;
+    if (stop_requested() || (host_attention && host_attention->load(std::memory_order_relaxed)))
+      return RunExit::Stopped;
     if (intr_ && !s.irq_shadow && (s.eflags & flag::IF)) {
       const int v = ack_interrupt ? ack_interrupt() : -1;
       if (v >= 0) {

@@ -161,11 +161,20 @@ void Machine::flush_output() {
 }
 
 // Sleep the host until its clock, measured from the start of the run, reaches the guest's
-// virtual time `ns` (-icount sleep=on): pacing only, what executes does not change.
-void Machine::pace_to(uint64_t ns) {
+// virtual time `ns` (-icount sleep=on): pacing only, what executes does not change. One
+// sleep lasts at most 10 ms, so that a paced halted guest still looks at the host often;
+// false when the host clock has not reached `ns` yet.
+bool Machine::pace_to(uint64_t ns) {
   const auto target = host_start_ + std::chrono::nanoseconds(ns);
   const auto now = std::chrono::steady_clock::now();
-  if (target > now) std::this_thread::sleep_for(std::min<std::chrono::nanoseconds>(target - now, std::chrono::milliseconds(100)));
+  if (target <= now) return true;
+  const auto step = std::chrono::milliseconds(10);
+  if (target - now > step) {
+    std::this_thread::sleep_for(step);
+    return false;
+  }
+  std::this_thread::sleep_for(target - now);
+  return true;
 }
 
 Machine::RunStep Machine::finished(int status, std::string message, bool host) {
@@ -189,12 +198,21 @@ int Machine::run() {
   }
 }
 
+std::optional<Machine::RunStep> Machine::look_at_host() {
+  if (!host || !host->wanted.exchange(0, std::memory_order_acquire)) return std::nullopt;
+  serial_out_->pump();  // Ctrl-A x works even when the guest is not reading
+  flush_output();
+  if (const int sig = host->signal.load(std::memory_order_relaxed)) return finished(128 + sig, {}, true);
+  if (serial_out_->quit_requested()) return finished(0, {}, true);
+  return std::nullopt;
+}
+
 Machine::RunStep Machine::run_step(uint64_t max_instructions) {
+  if (auto r = look_at_host()) return *r;
   bus::Clock& clock = bus_.clock();
   if (!running_) {
     running_ = true;
     host_start_ = std::chrono::steady_clock::now();
-    next_flush_ = cpu_.s.icount + kSlice;
   }
   if (!in_turn_) {
     clock.run_due();
@@ -209,23 +227,20 @@ Machine::RunStep Machine::run_step(uint64_t max_instructions) {
   const uint64_t budget = std::max<uint64_t>(max_instructions, 1);  // turn_until_ > icount here
   const uint64_t until =
       turn_until_ - cpu_.s.icount > budget ? cpu_.s.icount + budget : turn_until_;
-  cpu_.host_attention = stop_signal;
-  const cpu::Cpu::RunExit why = cpu_.run(until);
+  cpu_.host_attention = host ? &host->wanted : nullptr;
+  cpu::Cpu::RunExit why;
+  for (;;) {
+    why = cpu_.run(until);
+    if (why != cpu::Cpu::RunExit::Stopped || bus_.stop_reason() != bus::StopReason::None) break;
+    // The host asked for attention in the middle of the turn: look at it, then go on
+    // with the same turn (the guest cannot tell).
+    if (auto r = look_at_host()) return *r;
+  }
   if (why == cpu::Cpu::RunExit::Budget && cpu_.s.icount < turn_until_) return {};
   in_turn_ = false;
-  if (stop_signal && *stop_signal) return finished(128 + *stop_signal, {}, true);
-  if (why == cpu::Cpu::RunExit::Budget) {
-    if (cpu_.s.icount >= next_flush_) {
-      next_flush_ = cpu_.s.icount + kSlice;
-      serial_out_->pump();  // Ctrl-A x works even when the guest is not reading
-      flush_output();
-      if (stop_signal && *stop_signal) return finished(128 + *stop_signal, {}, true);
-    }
-    return {};
-  }
+  if (why == cpu::Cpu::RunExit::Budget) return {};
   char line[160];
   if (why == cpu::Cpu::RunExit::Halted) {
-    if (stop_signal && *stop_signal) return finished(128 + *stop_signal, {}, true);
     if (!(cpu_.s.eflags & cpu::flag::IF)) {
       snprintf(line, sizeof line, "popek: guest halted with interrupts disabled at %04x:%08x",
                cpu_.s.seg[cpu::CS].selector, cpu_.s.eip);
@@ -240,7 +255,7 @@ Machine::RunStep Machine::run_step(uint64_t max_instructions) {
     // Idle: virtual time jumps to the next timer event, so an idle guest costs nothing.
     if (cfg_.icount_sleep) {
       flush_output();
-      pace_to(clock.next_deadline_ns());
+      if (!pace_to(clock.next_deadline_ns())) return {};  // still halted on the next step
     }
     clock.skip_to_next_deadline();
     return {};
@@ -254,14 +269,7 @@ Machine::RunStep Machine::run_step(uint64_t max_instructions) {
                                "); exiting because of -no-reboot");
       }
       flush_output();
-      // A guest that resets at once, again and again, still hears the host: the signal
-      // and Ctrl-A x are looked at between resets, and the instruction count that starts
-      // again at 0 gets a new check point.
-      serial_out_->pump();
-      if (stop_signal && *stop_signal) return finished(128 + *stop_signal, {}, true);
-      if (serial_out_->quit_requested()) return finished(0, {}, true);
-      boot();
-      next_flush_ = cpu_.s.icount + kSlice;
+      boot();  // the next run_step looks at the host first: a reset loop still hears it
       return {};
     case bus::StopReason::Fatal:
       return finished(1, "popek: " + bus_.stop_message());

@@ -5,7 +5,7 @@
 
 #include <array>
 #include <chrono>
-#include <csignal>
+#include <optional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -25,6 +25,7 @@
 #include "devices/post_port.h"
 #include "devices/system_control.h"
 #include "devices/uart16550.h"
+#include "frontend/host_attention.h"
 #include "frontend/machine_config.h"
 #include "jit/native.h"
 #include "mmu/mmu.h"
@@ -44,8 +45,8 @@ struct InputMirror {
 
 class Machine {
  public:
-  // Instructions per turn of the run loop: how often host signals and output flushing are
-  // looked at.
+  // Instructions per turn of the run loop at most (a turn also ends at the next clock
+  // deadline).
   static constexpr uint64_t kSlice = 1'000'000;
 
   // Builds the machine and loads the guest. Throws LoadError or devices::BackendError
@@ -78,9 +79,11 @@ class Machine {
   };
   RunStep run_step(uint64_t max_instructions);
 
-  // Set asynchronously by a signal handler to the signal's number; run() stops at the
-  // end of the current slice.
-  const volatile std::sig_atomic_t* stop_signal = nullptr;
+  // Where the host asks for attention (signals, the ticker; frontend/host_attention.h):
+  // when its flag is set the run loop flushes output, pumps the console (Ctrl-A x) and
+  // ends the run if a signal arrived. nullptr: the host is never looked at (tests, the
+  // shadow machine of --lockstep).
+  HostAttention* host = nullptr;
 
   // Power-on state: CPU reset, A20 on, devices reset, the -kernel image loaded again
   // (RAM and the ROM keep their contents, as across a PC reset).
@@ -99,15 +102,16 @@ class Machine {
   const std::vector<std::unique_ptr<devices::DiskImage>>& disks() const { return disks_; }
 
  private:
-  void pace_to(uint64_t ns);
+  bool pace_to(uint64_t ns);
   RunStep finished(int status, std::string message = {}, bool host = false);
+  // Look at the host if it asked for attention; a RunStep when the run must end.
+  std::optional<RunStep> look_at_host();
 
   MachineConfig cfg_;
   // run_step's state across turns: set up by the first turn of a run.
   bool running_ = false;
   bool in_turn_ = false;     // a turn was split: its CPU part goes on up to turn_until_
   uint64_t turn_until_ = 0;
-  uint64_t next_flush_ = 0;
   std::chrono::steady_clock::time_point host_start_;
   bus::Bus bus_;
   mmu::Mmu mmu_;

@@ -9,17 +9,18 @@
 #include <vector>
 
 #include "frontend/cli.h"
+#include "frontend/host_attention.h"
 #include "frontend/lockstep.h"
 #include "frontend/machine.h"
 #include "frontend/report.h"
 
 namespace {
 
-volatile std::sig_atomic_t g_signal = 0;
+popek::frontend::HostAttention g_host;
 
-void on_signal(int sig) { g_signal = sig; }
+void on_signal(int sig) { g_host.raise_signal(sig); }
 
-// SIGINT/SIGTERM end the run at the next slice; a second one kills (SA_RESETHAND).
+// SIGINT/SIGTERM end the run at the next block boundary; a second one kills (SA_RESETHAND).
 void install_signal_handlers() {
   struct sigaction sa;
   std::memset(&sa, 0, sizeof sa);
@@ -59,8 +60,12 @@ int run(int argc, char** argv) {
     }
     if (trace) m.bus().log().out = trace;
     install_signal_handlers();
-    m.stop_signal = &g_signal;
+    m.host = &g_host;
+    // How often the run loop looks at the host when nothing else asks: output flushing,
+    // the console's Ctrl-A escapes, and the upper bound of a signal's delay.
+    g_host.start_ticker(std::chrono::milliseconds(20));
     status = lockstep ? lockstep->run() : m.run();
+    g_host.stop_ticker();
     m.flush_output();
     if (cfg.pg_report) fputs(pg_report(m.cpu()).c_str(), stderr);
     if (cfg.stats) fputs(stats_report(m.cpu()).c_str(), stderr);

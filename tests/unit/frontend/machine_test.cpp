@@ -96,10 +96,44 @@ TEST_F(MachineRun, ResetRebootsAndReloadsTheKernel) {
 // A pending signal stops the run at the next block boundary, not at the next slice.
 TEST_F(MachineRun, HostSignalStopsTheRun) {
   Machine m(config({0xEB, 0xFE}));  // jmp $
-  volatile std::sig_atomic_t sig = SIGTERM;
-  m.stop_signal = &sig;
+  HostAttention host;
+  host.raise_signal(SIGTERM);
+  m.host = &host;
   EXPECT_EQ(m.run(), 128 + SIGTERM);
   EXPECT_LT(m.cpu().s.icount, Machine::kSlice);
+}
+
+// Looking at the host (the ticker sets the flag every millisecond here) stops the CPU at
+// block boundaries in the middle of turns; the guest cannot tell: the same instructions
+// retire, to the same state, on both engines.
+TEST_F(MachineRun, LookingAtTheHostDoesNotChangeTheRun) {
+  const Bytes code = {
+      0xB9, 0x40, 0x42, 0x0F, 0x00,  // mov ecx,1000000
+      0x31, 0xC0,                    // xor eax,eax
+      0x01, 0xC8,                    // loop: add eax,ecx
+      0x49,                          // dec ecx
+      0x75, 0xFB,                    // jnz loop
+      0x89, 0xC3,                    // mov ebx,eax
+      0xB0, 0x10, 0xE6, 0xF4,        // exit 33
+      0xF4,
+  };
+  for (const Engine engine : {Engine::Interp, Engine::Jit}) {
+    SCOPED_TRACE(engine == Engine::Jit ? "jit" : "interp");
+    MachineConfig c = config(code);
+    c.engine = engine;
+    Machine quiet(c);
+    EXPECT_EQ(quiet.run(), 33);
+    Machine looked_at(c);
+    HostAttention host;
+    looked_at.host = &host;
+    host.start_ticker(std::chrono::milliseconds(1));
+    EXPECT_EQ(looked_at.run(), 33);
+    host.stop_ticker();
+    EXPECT_EQ(quiet.cpu().s.icount, looked_at.cpu().s.icount);
+    EXPECT_EQ(quiet.cpu().s.gpr[cpu::EBX], looked_at.cpu().s.gpr[cpu::EBX]);
+    EXPECT_EQ(quiet.cpu().s.eip, looked_at.cpu().s.eip);
+    EXPECT_EQ(quiet.cpu().s.icount, 3'000'000u + 5);
+  }
 }
 
 TEST_F(MachineRun, BadBackendIsAnErrorNamingTheFile) {
