@@ -1,5 +1,6 @@
 #include "cpu/block_cache.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "cpu/cpu.h"
@@ -15,7 +16,7 @@ BlockCache::BlockCache(Cpu& cpu) : cpu_(cpu) {}
 
 Block* BlockCache::get(uint32_t linear, uint32_t phys, CodeMode mode) {
   const uint64_t k = key(phys, mode);
-  FrontEntry& fe = front_[(phys ^ (phys >> 12)) & (kFrontSize - 1)];
+  FrontEntry& fe = front_[front_index(phys)];
   if (fe.key == k) return fe.block;
   auto it = blocks_.find(k);
   Block* b;
@@ -26,12 +27,8 @@ Block* BlockCache::get(uint32_t linear, uint32_t phys, CodeMode mode) {
     if (!nb) return nullptr;
     b = nb.get();
     ++cpu_.blocks_decoded;
-    cpu_.mmu().mark_code_page(phys >> 12);
-    by_page_[phys >> 12].push_back(k);
-    if (b->two_pages) {
-      cpu_.mmu().mark_code_page(b->phys_page2);
-      by_page_[b->phys_page2].push_back(k);
-    }
+    add_to_page(phys >> 12, k, *b);
+    if (b->two_pages) add_to_page(b->phys_page2, k, *b);
     blocks_.emplace(k, std::move(nb));
   }
   fe.key = k;
@@ -85,6 +82,7 @@ std::unique_ptr<Block> BlockCache::decode(uint32_t linear, uint32_t phys, CodeMo
     }
     const bool ends = in.bad || !in.fn || (kInsnTable[in.row].attrs & iattr::ENDS_BLOCK);
     b->insns.push_back(in);
+    b->length = static_cast<uint16_t>(b->length + in.len);
     if (ends || b->two_pages) break;
     lin += in.len;
     ph += in.len;
@@ -93,22 +91,121 @@ std::unique_ptr<Block> BlockCache::decode(uint32_t linear, uint32_t phys, CodeMo
   return b;
 }
 
+bool BlockCache::bytes_on_page(const Block& b, uint32_t phys_page, unsigned& lo, unsigned& hi) {
+  const unsigned len = b.length ? b.length : 1;
+  const unsigned first = b.phys & 0xFFF;
+  const unsigned in_first = std::min(len, 4096 - first);
+  if (b.phys >> 12 == phys_page) {
+    lo = first;
+    hi = first + in_first;
+    return true;
+  }
+  if (b.two_pages && b.phys_page2 == phys_page && len > in_first) {
+    lo = 0;
+    hi = len - in_first;
+    return true;
+  }
+  return false;
+}
+
+// Bits [lo, hi) of a page's byte bitmap, a 64-bit word at a time.
+template <typename Fn>
+static void for_words(unsigned lo, unsigned hi, Fn&& fn) {
+  while (lo < hi) {
+    const unsigned w = lo >> 6, from = lo & 63;
+    const unsigned to = std::min(hi - (lo & ~63u), 64u);  // bit after the last, in this word
+    const uint64_t mask = (to == 64 ? ~0ull : (1ull << to) - 1) & ~((1ull << from) - 1);
+    if (fn(w, mask)) return;
+    lo = (lo & ~63u) + 64;
+  }
+}
+
+static void set_bits(std::array<uint64_t, 64>& bits, unsigned lo, unsigned hi) {
+  for_words(lo, hi, [&](unsigned w, uint64_t mask) {
+    bits[w] |= mask;
+    return false;
+  });
+}
+
+static bool any_bit(const std::array<uint64_t, 64>& bits, unsigned lo, unsigned hi) {
+  bool any = false;
+  for_words(lo, hi, [&](unsigned w, uint64_t mask) { return any = (bits[w] & mask) != 0; });
+  return any;
+}
+
+void BlockCache::add_to_page(uint32_t phys_page, uint64_t key, const Block& b) {
+  CodePage& cp = by_page_[phys_page];
+  if (cp.keys.empty()) cpu_.mmu().mark_code_page(phys_page);
+  // The key may be there already: its old block was dropped through its other page.
+  if (std::find(cp.keys.begin(), cp.keys.end(), key) == cp.keys.end()) cp.keys.push_back(key);
+  unsigned lo, hi;
+  if (bytes_on_page(b, phys_page, lo, hi)) set_bits(cp.bytes, lo, hi);
+}
+
+// Move a block to the graveyard (it may be executing: it is freed outside the run loop).
+void BlockCache::retire(std::unordered_map<uint64_t, std::unique_ptr<Block>>::iterator it) {
+  FrontEntry& fe = front_[front_index(it->second->phys)];
+  if (fe.block == it->second.get()) fe = FrontEntry{};
+  graveyard_.push_back(std::move(it->second));
+  blocks_.erase(it);
+  ++invalidations;
+}
+
 void BlockCache::invalidate_page(uint32_t phys_page) {
   ++generation;
   auto it = by_page_.find(phys_page);
   if (it != by_page_.end()) {
-    for (uint64_t k : it->second) {
+    for (uint64_t k : it->second.keys) {
       auto bi = blocks_.find(k);
-      if (bi == blocks_.end()) continue;
-      graveyard_.push_back(std::move(bi->second));
-      blocks_.erase(bi);
-      ++invalidations;
+      if (bi != blocks_.end()) retire(bi);
     }
     by_page_.erase(it);
   }
   cpu_.mmu().unmark_code_page(phys_page);
-  clear_front();
   cpu_.smc_hit_ = true;
+}
+
+void BlockCache::write_to_code(uint32_t phys_page, unsigned offset, unsigned length) {
+  auto it = by_page_.find(phys_page);
+  if (it == by_page_.end()) {
+    cpu_.mmu().unmark_code_page(phys_page);
+    return;
+  }
+  CodePage& cp = it->second;
+  const unsigned end = std::min(offset + length, 4096u);
+  if (!any_bit(cp.bytes, offset, end)) {
+    ++code_writes_missed;
+    return;
+  }
+  // Drop the blocks decoded from the written bytes; keep the others, and rebuild the
+  // bitmap from them (a block dropped through its other page leaves its key behind).
+  bool dropped = false;
+  std::vector<uint64_t> keep;
+  keep.reserve(cp.keys.size());
+  cp.bytes.fill(0);
+  for (uint64_t k : cp.keys) {
+    auto bi = blocks_.find(k);
+    if (bi == blocks_.end()) continue;
+    unsigned lo, hi;
+    if (!bytes_on_page(*bi->second, phys_page, lo, hi)) continue;
+    if (lo < end && offset < hi) {
+      retire(bi);
+      dropped = true;
+      continue;
+    }
+    keep.push_back(k);
+    set_bits(cp.bytes, lo, hi);
+  }
+  if (keep.empty()) {
+    by_page_.erase(it);
+    cpu_.mmu().unmark_code_page(phys_page);
+  } else {
+    cp.keys = std::move(keep);
+  }
+  if (dropped) {
+    ++generation;
+    cpu_.smc_hit_ = true;
+  }
 }
 
 void BlockCache::free_graveyard() {
@@ -132,7 +229,7 @@ void BlockCache::drop_translations() {
 void BlockCache::flush() {
   ++generation;
   for (auto& [k, b] : blocks_) graveyard_.push_back(std::move(b));
-  for (auto& [pg, keys] : by_page_) cpu_.mmu().unmark_code_page(pg);
+  for (auto& [pg, cp] : by_page_) cpu_.mmu().unmark_code_page(pg);
   blocks_.clear();
   by_page_.clear();
   clear_front();

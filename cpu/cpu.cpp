@@ -17,7 +17,9 @@ Cpu::Cpu(bus::Bus& bus, mmu::Mmu& mmu)
   census.assign(kInsnTableSize, 0);
   census_faulted.assign(kInsnTableSize, 0);
   census_user.assign(kInsnTableSize, 0);
-  mmu_.on_code_write = [this](uint32_t page) { blocks_->invalidate_page(page); };
+  mmu_.on_code_write = [this](uint32_t page, unsigned offset, unsigned length) {
+    blocks_->write_to_code(page, offset, length);
+  };
   reset();
 }
 

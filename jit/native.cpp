@@ -1354,6 +1354,7 @@ bool Native::run(cpu::Cpu& cpu, cpu::Block& block) {
         for (auto& [slot, label] : tr.patch_sites()) {
           slot->patch = base + code.labelOffsetFromBase(label) + 1;
           POPEK_ASSERT(cpu, slot->patch[-1] == 0xE9);  // JMP rel32
+          std::memcpy(&slot->unlinked, slot->patch, 4);
         }
         t->code_size = code.codeSize();
         m.live_code += t->code_size;
@@ -1396,6 +1397,18 @@ bool Native::run(cpu::Cpu& cpu, cpu::Block& block) {
 void Native::release(cpu::Block& block) {
   auto* t = static_cast<Translation*>(block.host_code);
   if (!t) return;
+  // Unlink the chains: this block's patched jumps leave their targets' lists, and the
+  // jumps patched into this block go back to the link stub.
+  for (auto& slot : t->slots) {
+    if (Translation* to = slot->linked_to) {
+      to->incoming.erase(std::find(to->incoming.begin(), to->incoming.end(), slot.get()));
+      slot->linked_to = nullptr;
+    }
+  }
+  for (ChainSlot* in : t->incoming) {
+    std::memcpy(in->patch, &in->unlinked, 4);
+    in->linked_to = nullptr;
+  }
   if (t->fn) {
     impl_->rt.release(t->fn);
     impl_->live_code -= t->code_size;

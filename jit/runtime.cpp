@@ -193,16 +193,18 @@ extern "C" const void* popek_jit_link(Ctx* ctx, ChainSlot* slot) {
   cpu::Cpu& c = *ctx->cpu;
   cpu::Block* b = c.find_block(slot->owner_block->phys + slot->target_off, cpu::CodeMode::Prot32);
   if (!b || !b->host_code) return nullptr;
-  const auto* t = static_cast<const Translation*>(b->host_code);
+  auto* t = static_cast<Translation*>(b->host_code);
   if (!t->chain) return nullptr;
   if (compatible(*t, *slot->owner)) {
     // A block that reaches into the next page may be dropped with that page while the
     // branch's block stays: no patched jump into it (this stub finds it each time).
     if (b->two_pages) return t->chain;
     const int64_t rel = reinterpret_cast<intptr_t>(t->chain) - reinterpret_cast<intptr_t>(slot->patch + 4);
-    if (rel == static_cast<int32_t>(rel)) {
+    if (rel == static_cast<int32_t>(rel) && !slot->linked_to) {
       const int32_t rel32 = static_cast<int32_t>(rel);
       std::memcpy(slot->patch, &rel32, 4);
+      slot->linked_to = t;
+      t->incoming.push_back(slot);
       ++ctx->stats->chain_links;
     }
   } else if (!guard_ok(c, *t)) {

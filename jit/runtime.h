@@ -91,13 +91,16 @@ static_assert(std::is_standard_layout_v<Ctx>);
 
 // A direct branch to a block on the same physical page. Its host jump goes to the link
 // stub until the target is first reached, and is then patched to jump to the target's
-// chain entry: later traversals never leave host code. Both blocks are on one page, so
-// invalidating the target always invalidates the source with it.
+// chain entry: later traversals never leave host code. A write to the page may drop the
+// target and not the source (only the blocks whose bytes were written are dropped): the
+// target's release then restores the jump to the link stub (Translation::incoming).
 struct ChainSlot {
   uint8_t* patch = nullptr;  // the rel32 field of the exit's JMP
+  int32_t unlinked = 0;      // its value when it goes to the link stub
   uint32_t target_off = 0;   // target EIP - source entry EIP (= physical distance)
   const Translation* owner = nullptr;
   const cpu::Block* owner_block = nullptr;
+  Translation* linked_to = nullptr;  // the translation the patched jump enters, or nullptr
 };
 
 // What run() needs to know about a translated block.
@@ -108,6 +111,7 @@ struct Translation {
   // chain may go on (budget, Ctx::limit) before the block's first instruction.
   const void* chain = nullptr;
   std::vector<std::unique_ptr<ChainSlot>> slots;
+  std::vector<ChainSlot*> incoming;  // other blocks' (or this one's) jumps patched into it
   uint8_t seg_mask = 0;        // segments native memory accesses use (bit per SegReg)
   bool user = false;           // translated for CPL 3 (TLB arrays of user accesses)
   bool threaded = false;       // 16-bit code: a call per instruction, no assumptions

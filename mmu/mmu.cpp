@@ -394,7 +394,11 @@ void Mmu::note_write(uint64_t phys, unsigned size) {
   for (uint32_t pg = first; pg <= last; ++pg) {
     if (pg >= tracked_.size() || !tracked_[pg]) continue;
     if (tracked_[pg] & kTrackPageTable) invalidate_page_table(pg);
-    if ((tracked_[pg] & kTrackCode) && on_code_write) on_code_write(pg);
+    if ((tracked_[pg] & kTrackCode) && on_code_write) {
+      const uint64_t lo = std::max<uint64_t>(phys, static_cast<uint64_t>(pg) << 12);
+      const uint64_t hi = std::min<uint64_t>(phys + size, (static_cast<uint64_t>(pg) + 1) << 12);
+      on_code_write(pg, static_cast<unsigned>(lo & 0xFFF), static_cast<unsigned>(hi - lo));
+    }
   }
 }
 

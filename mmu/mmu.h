@@ -143,13 +143,14 @@ class Mmu {
   enum class FlushCause : uint8_t { Mode, A20, Other };
   void flush_all(FlushCause cause);
 
-  // Code-page write tracking: pages marked here call on_code_write(page) when written.
+  // Code-page write tracking: a write to a page marked here calls on_code_write with the
+  // page and the written bytes' offset and length in it (once per page written).
   void mark_code_page(uint32_t phys_page);
   void unmark_code_page(uint32_t phys_page);
   bool is_code_page(uint32_t phys_page) const {
     return phys_page < tracked_.size() && (tracked_[phys_page] & kTrackCode);
   }
-  std::function<void(uint32_t phys_page)> on_code_write;
+  std::function<void(uint32_t phys_page, unsigned offset, unsigned length)> on_code_write;
 
   bus::Bus& bus() { return bus_; }
   Stats stats;
