@@ -1,10 +1,11 @@
 // Interrupt and exception delivery: the real-mode IVT, protected-mode IDT interrupt and
 // trap gates with the stack switch through the TSS (SDM vol. 3 §6.12), and the double-
-// and triple-fault rules (§6.15, table 6-5).
+// and triple-fault rules (§6.15, table 6-5). Task gates lead to cpu/task.cpp.
 #include <cinttypes>
 
 #include "cpu/cpu.h"
 #include "cpu/privilege.h"
+#include "cpu/task.h"
 
 namespace popek::cpu {
 
@@ -91,7 +92,7 @@ Status Cpu::interrupt(uint8_t vector, IntSource src, bool has_error, uint32_t er
   }
   if (src == IntSource::Software && gate.dpl() < s.cpl) return gp(vector * 8u + 2);
   if (!gate.present()) return np(idt_err);
-  if (type == sys::TASK) return fatal("interrupt through a task gate: task switches are not implemented yet");
+  if (type == sys::TASK) return task_gate_interrupt(*this, gate, ext, has_error, error, return_eip);
 
   const uint16_t sel = gate.gate_selector();
   if ((sel & 0xFFFC) == 0) return gp(ext);

@@ -1,9 +1,9 @@
 // Far control transfers: JMP/CALL/RET far and IRET, in real mode and in protected mode
 // with call gates, privilege changes and their stack switches (SDM vol. 2 JMP, CALL,
-// RET, IRET pages; vol. 3 §5.8). Task switches and returns to virtual-8086 mode stop the
-// machine with a clear message until they are implemented.
+// RET, IRET pages; vol. 3 §5.8). The task switches they start are in cpu/task.cpp.
 #include "cpu/cpu.h"
 #include "cpu/privilege.h"
+#include "cpu/task.h"
 
 namespace popek::cpu::ops {
 
@@ -64,10 +64,6 @@ Status gate_target(Cpu& c, const Descriptor& gate, uint16_t gate_sel, uint16_t& 
   return Status::Ok;
 }
 
-Status task_switch_unsupported(Cpu& c) {
-  return c.fatal("task switch requested: task switches are not implemented yet");
-}
-
 }  // namespace
 
 // JMP ptr16:16/32 / JMP m16:16/32
@@ -106,7 +102,7 @@ Status jmp_far(Cpu& c, const Insn& in) {
     c.set_next_eip(target);
     return Status::Ok;
   }
-  if (is_task_or_tss(d)) return task_switch_unsupported(c);
+  if (is_task_or_tss(d)) return task_jmp_call(c, sel, d, TaskReason::Jmp, c.next_eip());
   return c.gp(sel & 0xFFFC);
 }
 
@@ -142,7 +138,7 @@ Status call_far(Cpu& c, const Insn& in) {
     c.set_next_eip(off);
     return Status::Ok;
   }
-  if (is_task_or_tss(d)) return task_switch_unsupported(c);
+  if (is_task_or_tss(d)) return task_jmp_call(c, sel, d, TaskReason::Call, ret_eip);
   if (!is_call_gate(d)) return c.gp(sel & 0xFFFC);
 
   uint16_t tsel;
@@ -283,6 +279,8 @@ Status iret(Cpu& c, const Insn& in) {
   if (c.v86()) {
     return c.fatal("IRET in virtual-8086 mode: virtual-8086 mode is not implemented yet");
   }
+  // A nested task returns to the task in its back link (before any stack access).
+  if (c.protected_mode() && (c.s.eflags & flag::NT)) return task_return(c, c.next_eip());
   TRY(c.stack_read(0, w, eip));
   TRY(c.stack_read(w, w, cs));
   TRY(c.stack_read(2 * w, w, fl));
@@ -297,7 +295,6 @@ Status iret(Cpu& c, const Insn& in) {
     c.set_next_eip(eip);
     return Status::Ok;
   }
-  if (c.s.eflags & flag::NT) return task_switch_unsupported(c);
   if (w == 4 && (fl & flag::VM) && c.cpl() == 0) {
     return c.fatal("IRET to virtual-8086 mode: virtual-8086 mode is not implemented yet");
   }
