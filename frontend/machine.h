@@ -25,6 +25,7 @@
 #include "devices/post_port.h"
 #include "devices/system_control.h"
 #include "devices/uart16550.h"
+#include "devices/vga.h"
 #include "frontend/host_attention.h"
 #include "frontend/machine_config.h"
 #include "jit/native.h"
@@ -96,6 +97,9 @@ class Machine {
   mmu::Mmu& mmu() { return mmu_; }
   cpu::Cpu& cpu() { return cpu_; }
   devices::Uart16550& serial() { return *uart_; }
+  devices::I8042& kbc() { return *kbc_; }
+  // The display adapter, or nullptr.
+  devices::Vga* vga() { return vga_.get(); }
   // The JIT (--engine=jit), or nullptr.
   jit::Native* jit() { return jit_.get(); }
   // The IDE disks, in the order of MachineConfig::drives.
@@ -124,6 +128,7 @@ class Machine {
   std::unique_ptr<devices::Port61> port61_;
   std::unique_ptr<devices::Mc146818> rtc_;
   std::unique_ptr<devices::I8042> kbc_;
+  std::unique_ptr<devices::Vga> vga_;
   std::unique_ptr<bus::Device> fpu_port_;  // port F0h (IGNNE#)
   std::unique_ptr<devices::CharBackend> serial_out_;
   std::unique_ptr<devices::CharBackend> debugcon_out_;

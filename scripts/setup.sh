@@ -9,6 +9,7 @@ packages=(
   time                                       # the benchmarks' peak RSS (/usr/bin/time)
   libzydis-dev libasmjit-dev libxbyak-dev    # decoder, JIT assembler, host-CPU oracle
   libboost-program-options-dev               # command line
+  zlib1g-dev                                 # PNG screen dumps
   googletest libgtest-dev                    # unit tests
   nasm binutils gcc-multilib                 # guest programs (nasm, gcc -m32, ld)
   qemu-system-x86                            # the peer the guest outputs are compared with
