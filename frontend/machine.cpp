@@ -145,6 +145,10 @@ void Machine::boot() {
   bus_.set_a20(true);
   bus_.reset_devices();
   bus_.clear_stop();
+  if (bus_.bios_shadowed()) {
+    bus_.restore_bios_copy();
+    cpu_.flush_code_cache();
+  }
   if (!cfg_.kernel_path.empty()) {
     load_kernel(bus_, cpu_.s, cfg_);
     cpu_.set_cr0(cpu_.s.cr[0]);
