@@ -573,14 +573,20 @@ void IdeChannel::identify(IdeDriveState& d) {
   id[0] = 0x0040;  // ATA device, fixed, not removable
   id[1] = static_cast<uint16_t>(default_cylinders(total));
   id[3] = 16;  // default heads
+  id[4] = 512 * 63;  // unformatted bytes per track (retired; BIOSes still read 4 and 5)
+  id[5] = 512;       // unformatted bytes per sector (retired)
   id[6] = 63;  // default sectors per track
   char serial[21];
   snprintf(serial, sizeof serial, "PK%04X%04X%u", base_, static_cast<unsigned>(total & 0xFFFF),
            selected());
   put_string(id, 10, 10, serial);
+  id[20] = 3;    // buffer type: dual ported, read cache (retired)
+  id[21] = 512;  // buffer size in sectors (retired)
+  id[22] = 4;    // ECC bytes of READ/WRITE LONG (obsolete)
   put_string(id, 23, 4, "0.1");
   put_string(id, 27, 20, "POPEK HARDDISK");
   id[47] = 0x8000 | kMaxMultiple;  // READ/WRITE MULTIPLE: at most 16 sectors per block
+  id[48] = 1;                      // 32-bit PIO through the data port
   id[49] = 0x0A00;                 // LBA, IORDY supported (no DMA)
   id[50] = 0x4000;
   id[51] = 0x0200;                 // PIO mode 2 timing (obsolete word)

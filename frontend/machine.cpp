@@ -37,6 +37,21 @@ class CoprocessorPort final : public bus::Device {
 };
 }  // namespace
 
+// QEMU's -boot letters as CMOS boot nibbles (the CLI has checked them).
+std::array<uint8_t, 3> boot_devices(const std::string& order) {
+  std::array<uint8_t, 3> out{};
+  for (size_t i = 0; i < order.size() && i < out.size(); ++i) {
+    switch (order[i]) {
+      case 'a': case 'b': out[i] = devices::boot::FLOPPY; break;
+      case 'c': out[i] = devices::boot::DISK; break;
+      case 'd': out[i] = devices::boot::CDROM; break;
+      case 'n': out[i] = devices::boot::NETWORK; break;
+      default: break;
+    }
+  }
+  return out;
+}
+
 // The RTC's start time, seconds since 1970 as the guest's clock shows it. The host's
 // clock is read here and only here: it is an input from the host, like console input.
 int64_t rtc_start_time(const MachineConfig& cfg) {
@@ -67,6 +82,12 @@ Machine::Machine(const MachineConfig& cfg, InputMirror mirror)
   rtc_->set_memory_size(cfg_.ram_size);
   kbc_ = std::make_unique<devices::I8042>(bus_);
   fpu_port_ = std::make_unique<CoprocessorPort>(bus_, cpu_);
+  dma_ = std::make_unique<devices::I8237>(bus_);
+  pci_ = std::make_unique<devices::PciAbsent>(bus_);
+  fw_cfg_ = std::make_unique<devices::FwCfg>(bus_);
+  // popek has no display: the firmware's console is COM1, as QEMU's -nographic.
+  devices::add_pc_items(*fw_cfg_, cfg_.ram_size, true);
+  rtc_->set_boot_order(boot_devices(cfg_.boot_order));
   serial_out_ = devices::open_backend(cfg_.serial);
   link_input(*serial_out_, 0);
   // Two devices on one file share its backend (and so its write position).
@@ -77,7 +98,7 @@ Machine::Machine(const MachineConfig& cfg, InputMirror mirror)
     debugcon_out_ = devices::open_backend(cfg_.debugcon);
     debugcon_out = debugcon_out_.get();
   }
-  debugcon_ = std::make_unique<devices::Debugcon>(bus_, *debugcon_out);
+  debugcon_ = std::make_unique<devices::Debugcon>(bus_, *debugcon_out, cfg_.debugcon_iobase);
   post_ = std::make_unique<devices::PostPort>(bus_);
   port92_ = std::make_unique<devices::SystemControlA>(bus_);
   uart_ = std::make_unique<devices::Uart16550>(bus_, *serial_out_);

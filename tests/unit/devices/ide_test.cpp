@@ -112,6 +112,9 @@ TEST_F(Ide, IdentifyContents) {
   EXPECT_EQ(id[1], 2);  // 2048 / (16 * 63)
   EXPECT_EQ(id[3], 16);
   EXPECT_EQ(id[6], 63);
+  EXPECT_EQ(id[4], 512 * 63);  // retired words the Bochs BIOS still divides by
+  EXPECT_EQ(id[5], 512);
+  EXPECT_EQ(id[48], 1);        // 32-bit PIO
   EXPECT_EQ(ata_string(id, 27, 20).substr(0, 14), "POPEK HARDDISK");
   EXPECT_EQ(ata_string(id, 27, 20).back(), ' ');
   EXPECT_EQ(ata_string(id, 23, 4), "0.1     ");
