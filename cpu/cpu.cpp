@@ -127,17 +127,17 @@ Status Cpu::branch_near(const Insn& in, uint32_t target) {
 // ---------------------------------------------------------------- memory
 
 Status Cpu::check_seg(unsigned seg, uint32_t off, unsigned size, bool write, uint32_t& linear) {
-  if (check_cache(s.seg[seg], off, size, write, linear)) return Status::Ok;
+  if (check_cache(s.seg[seg], off, size, write, linear, protected_mode())) return Status::Ok;
   return seg == SS ? ss_fault(0) : gp(0);
 }
 
-bool check_cache(const SegmentCache& sc, uint32_t off, unsigned size, bool write, uint32_t& linear) {
+bool check_cache(const SegmentCache& sc, uint32_t off, unsigned size, bool write, uint32_t& linear,
+                 bool types) {
   if (!sc.valid) return false;
   const uint16_t a = sc.attr;
-  if (write) {
-    if ((a & attr::CODE) || !(a & attr::WRITABLE)) return false;
-  } else if ((a & attr::CODE) && !(a & attr::READABLE)) {
-    return false;
+  if (types) {
+    if (write ? (a & attr::CODE) || !(a & attr::WRITABLE) : (a & attr::CODE) && !(a & attr::READABLE))
+      return false;
   }
   const uint64_t last = static_cast<uint64_t>(off) + size - 1;
   if (!(a & attr::CODE) && (a & attr::EXPAND_DOWN)) {

@@ -50,8 +50,11 @@ struct SegmentCache;
 
 // Limit, type and null checks of an access through a segment cache; on success sets the
 // linear address. (The caller picks the exception: #SS for stack accesses, else #GP.)
+// `types` is false in real mode: a processor checks only limits there, whatever type the
+// cache holds from protected mode (a write through CS after a return from protected
+// mode works, as GRUB does around its BIOS calls).
 bool check_cache(const SegmentCache& sc, uint32_t off, unsigned size, bool write,
-                 uint32_t& linear);
+                 uint32_t& linear, bool types = true);
 
 // Exception vectors.
 namespace vec {

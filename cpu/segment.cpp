@@ -103,7 +103,7 @@ void Cpu::invalidate_segments_for_cpl() {
 Status Cpu::write_via(const SegmentCache& sc, uint32_t off, unsigned size, uint32_t v, bool user,
                       uint32_t ss_error) {
   uint32_t lin;
-  if (!check_cache(sc, off, size, true, lin)) return ss_fault(ss_error);
+  if (!check_cache(sc, off, size, true, lin, protected_mode())) return ss_fault(ss_error);
   return write_linear(lin, size, v, user);
 }
 

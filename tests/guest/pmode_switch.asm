@@ -5,7 +5,10 @@
 ; a data segment with a non-zero base, an o32 far jump into a 32-bit code
 ; segment, prefixes in 32-bit code (o16 data, a16 addressing and its 16-bit
 ; wraparound), SGDT/SMSW, and a 32-bit far CALL into the 16-bit segment
-; returning with an o32 RETF.  Exits from 32-bit code.
+; returning with an o32 RETF.  Then back to real mode through a 16-bit code segment in
+; RAM (a copy of this ROM at 0x70000): there a write through a CS override works, as
+; GRUB does around every BIOS call (no type checks in real mode, whatever the
+; descriptor cache holds from protected mode).  Exits from 32-bit code.
 
 %include "lib/rom.inc"
 %include "lib/io32.inc"
@@ -15,6 +18,8 @@ SEL_CODE32      equ 0x08
 SEL_FLAT        equ 0x10
 SEL_CODE16      equ 0x18
 SEL_DATA2       equ 0x20                ; base 0x20000, limit 0xFFFF, 16-bit
+SEL_CODE16_RAM  equ 0x28                ; 16-bit code, base 0x70000 (the ROM's copy)
+RAM_COPY        equ 0x70000
 
 main16:
         PRINT16 "pmode_switch: real mode", 10
@@ -106,11 +111,39 @@ pm32:
         CHECK   "pm32.callf16.cs_pushed", edx, SEL_CODE32
         mov     eax, cs
         CHECK   "pm32.callf16.back", eax, SEL_CODE32
-        jmp     io_finish
+        ; back to real mode, through the ROM's copy in RAM
+        mov     esi, ROM_BASE
+        mov     edi, RAM_COPY
+        mov     ecx, 0x10000 / 4
+        cld
+        rep movsd
+        jmp     SEL_CODE16_RAM:to_real
 .near32:
         mov     edi, edx
         sub     edi, esp
         ret
+
+[bits 16]
+to_real:        ; 16-bit protected mode, CS base 0x70000 (code, execute/read)
+        mov     eax, cr0
+        and     al, 0xFE
+        mov     cr0, eax
+        jmp     RAM_COPY >> 4:in_real
+in_real:        ; real mode: CS's cache still says "code" from protected mode
+        PRINT16 "pmode_switch: back in real mode", 10
+        mov     eax, 0x5A5A1234
+        mov     [cs:rm_var], eax
+        mov     ebx, [cs:rm_var]
+        CHECK16 "rm_again.cs_override_write", ebx, 0x5A5A1234
+        mov     eax, cr0
+        or      al, 1
+        mov     cr0, eax
+        jmp     dword SEL_CODE32:finish32
+rm_var: dd      0
+
+[bits 32]
+finish32:
+        jmp     io_finish
 
 [bits 16]
 func16:
@@ -125,6 +158,7 @@ gdt:
         dq      0x00CF93000000FFFF      ; 0x10 flat data
         dq      0x000F9B0F0000FFFF      ; 0x18 16-bit code, base 0xF0000
         dq      0x000093020000FFFF      ; 0x20 16-bit data, base 0x20000
+        dq      0x000F9B070000FFFF      ; 0x28 16-bit code, base 0x70000
 gdt_end:
 gdt_ptr:
         dw      gdt_end - gdt - 1

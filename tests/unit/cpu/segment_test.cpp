@@ -90,6 +90,27 @@ TEST_F(Seg, NullSelectorLoadsIntoDsButUseFaults) {
   EXPECT_EQ(s().gpr[EAX], 0x11111111u);
 }
 
+// Real mode checks limits only: a cache that says "execute-only code" (left there by
+// protected mode) is written and read through without a fault; the limit still holds.
+TEST_F(Seg, RealModeIgnoresTheCachedTypeButNotTheLimit) {
+  m_.real_mode();
+  s().seg[CS].attr = attr::P | attr::S | attr::CODE;  // execute-only code, from protected mode
+  s().seg[CS].limit = 0xFFFF;
+  s().gpr[EBX] = 0x100;
+  s().gpr[EAX] = 0x12345678;
+  ASSERT_TRUE(Retired(m_, m_.exec({0x2E, 0x66, 0x89, 0x07})));  // mov [cs:bx], eax
+  s().gpr[EAX] = 0;
+  ASSERT_TRUE(Retired(m_, m_.exec({0x2E, 0x66, 0x8B, 0x07})));  // mov eax, [cs:bx]
+  EXPECT_EQ(s().gpr[EAX], 0x12345678u);
+  s().gpr[EBX] = 0xFFFE;
+  EXPECT_TRUE(Faulted(m_, m_.exec({0x2E, 0x66, 0x89, 0x07}), vec::GP, 0));  // past the limit
+  // The same cache in protected mode: a write to code is #GP(0).
+  m_.prot_mode();
+  s().seg[DS].attr = attr::P | attr::S | attr::CODE | attr::READABLE;
+  s().gpr[EBX] = 0x100;
+  EXPECT_TRUE(Faulted(m_, m_.exec({0x89, 0x03}), vec::GP, 0));  // mov [ebx], eax
+}
+
 TEST_F(Seg, NullSelectorIntoSsIsGp0) {
   EXPECT_TRUE(Faulted(m_, mov_ss(0), vec::GP, 0));
   EXPECT_EQ(s().seg[SS].selector, SysMachine::kData0);
