@@ -26,6 +26,24 @@ uint32_t default_cylinders(uint64_t sectors) {
   return static_cast<uint32_t>(std::clamp<uint64_t>(sectors / (16 * 63), 1, 16383));
 }
 
+uint8_t guess_bios_translation(const uint8_t (&mbr)[512], uint64_t sectors) {
+  constexpr uint8_t kNone = 0, kLba = 1, kLarge = 2;  // devices::boot::TRANS_*
+  const uint32_t cyls = default_cylinders(sectors);
+  if (mbr[510] == 0x55 && mbr[511] == 0xAA) {
+    for (unsigned i = 0; i < 4; ++i) {
+      const uint8_t* p = &mbr[0x1BE + 16 * i];
+      const uint32_t nr_sects = p[12] | p[13] << 8 | p[14] << 16 | static_cast<uint32_t>(p[15]) << 24;
+      const unsigned end_head = p[5], end_sector = p[6] & 63;
+      if (nr_sects == 0 || end_head == 0 || end_sector == 0) continue;
+      const uint64_t guessed_cyls = sectors / ((end_head + 1) * end_sector);
+      if (guessed_cyls < 1 || guessed_cyls > 16383) continue;
+      if (end_head + 1 <= kDefaultHeads) return kNone;
+      return uint64_t{cyls} * kDefaultHeads <= 131072 ? kLarge : kLba;
+    }
+  }
+  return cyls <= 1024 ? kNone : kLba;
+}
+
 IdeChannel::IdeChannel(bus::Bus& bus, uint16_t base, uint16_t ctl, unsigned irq)
     : bus_(bus), base_(base), ctl_(ctl), irq_(irq) {
   bus.register_io(this, base, 8);

@@ -124,6 +124,9 @@ Machine::Machine(const MachineConfig& cfg, InputMirror mirror)
       rtc_->set_disk(d.index, devices::default_cylinders(disks_.back()->sectors()),
                      devices::kDefaultHeads, devices::kDefaultSectorsPerTrack);
     }
+    uint8_t mbr[512] = {};
+    disks_.back()->read(0, mbr);  // an unreadable sector 0 is no partition table
+    rtc_->set_disk_translation(d.index, devices::guess_bios_translation(mbr, disks_.back()->sectors()));
   }
   // Last, so that -device isa-debug-exit,iobase=N may take over any port.
   debug_exit_ =
