@@ -1,10 +1,12 @@
 // Interrupt and exception delivery: the real-mode IVT, protected-mode IDT interrupt and
-// trap gates with the stack switch through the TSS (SDM vol. 3 §6.12), and the double-
-// and triple-fault rules (§6.15, table 6-5).
+// trap gates with the stack switch through the TSS (SDM vol. 3 §6.12), from virtual-8086
+// mode to the ring-0 monitor (§20.3.1.1: no IVT, no VME), and the double-
+// and triple-fault rules (§6.15, table 6-5). Task gates lead to cpu/task.cpp.
 #include <cinttypes>
 
 #include "cpu/cpu.h"
 #include "cpu/privilege.h"
+#include "cpu/task.h"
 
 namespace popek::cpu {
 
@@ -76,7 +78,6 @@ Status Cpu::interrupt(uint8_t vector, IntSource src, bool has_error, uint32_t er
     s.eip = next_eip_ = ip;
     return Status::Ok;
   }
-  if (v86()) return fatal("interrupt in virtual-8086 mode: virtual-8086 mode is not implemented yet");
 
   const uint32_t ext = src == IntSource::Software ? 0 : 1;
   const uint32_t idt_err = vector * 8u + 2 + ext;
@@ -91,7 +92,7 @@ Status Cpu::interrupt(uint8_t vector, IntSource src, bool has_error, uint32_t er
   }
   if (src == IntSource::Software && gate.dpl() < s.cpl) return gp(vector * 8u + 2);
   if (!gate.present()) return np(idt_err);
-  if (type == sys::TASK) return fatal("interrupt through a task gate: task switches are not implemented yet");
+  if (type == sys::TASK) return task_gate_interrupt(*this, gate, ext, has_error, error, return_eip);
 
   const uint16_t sel = gate.gate_selector();
   if ((sel & 0xFFFC) == 0) return gp(ext);
@@ -109,6 +110,9 @@ Status Cpu::interrupt(uint8_t vector, IntSource src, bool has_error, uint32_t er
   const bool conforming = cs.type() & attr::CONFORMING;
   const uint32_t old_flags = s.eflags;
   const uint16_t old_cs = s.seg[CS].selector;
+  // From virtual-8086 mode only to a non-conforming ring-0 handler (SDM vol. 3 §20.3.1.1).
+  const bool from_v86 = v86();
+  if (from_v86 && (conforming || cs.dpl() != 0)) return gp((sel & 0xFFFC) + ext);
 
   if (!conforming && cs.dpl() < s.cpl) {
     // Inter-privilege: switch to the inner stack from the TSS.
@@ -118,7 +122,8 @@ Status Cpu::interrupt(uint8_t vector, IntSource src, bool has_error, uint32_t er
     SegmentCache ss_cache;
     Descriptor ssd;
     TRY(inner_stack(*this, new_cpl, ext, ss_sel, esp, ssd, ss_cache));
-    const uint32_t words = 5 + (has_error ? 1 : 0);
+    // From virtual-8086 mode GS, FS, DS and ES go on the frame too.
+    const uint32_t words = 5 + (from_v86 ? 4 : 0) + (has_error ? 1 : 0);
     const uint32_t mask = (ss_cache.attr & attr::DB) ? 0xFFFFFFFFu : 0xFFFFu;
     const uint32_t new_sp = (esp - words * w) & mask;
     const bool user = new_cpl == 3;
@@ -133,12 +138,21 @@ Status Cpu::interrupt(uint8_t vector, IntSource src, bool has_error, uint32_t er
     TRY(write_via(ss_cache, (o + 2 * w) & mask, w, old_flags, user, ss_err));
     TRY(write_via(ss_cache, (o + 3 * w) & mask, w, s.gpr[ESP], user, ss_err));
     TRY(write_via(ss_cache, (o + 4 * w) & mask, w, s.seg[SS].selector, user, ss_err));
+    if (from_v86) {
+      for (unsigned i = 0; i < 4; ++i) {
+        const unsigned seg = i == 0 ? ES : i == 1 ? DS : i == 2 ? FS : GS;
+        TRY(write_via(ss_cache, (o + (5 + i) * w) & mask, w, s.seg[seg].selector, user, ss_err));
+      }
+    }
     TRY(mark_accessed(ss_sel, ssd));
     TRY(mark_accessed(sel, cs));
     s.seg[SS] = ss_cache;
     s.seg[SS].attr = ssd.attr();
     s.gpr[ESP] = mask == 0xFFFFFFFFu ? new_sp : ((esp & 0xFFFF0000u) | new_sp);
     load_cs(sel, cs, new_cpl);
+    if (from_v86) {
+      for (unsigned seg : {ES, DS, FS, GS}) s.seg[seg] = SegmentCache{0, 0, 0, 0, 0};
+    }
     invalidate_segments_for_cpl();
   } else if (conforming || cs.dpl() == s.cpl) {
     const uint32_t words = 3 + (has_error ? 1 : 0);

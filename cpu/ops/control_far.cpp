@@ -1,9 +1,10 @@
 // Far control transfers: JMP/CALL/RET far and IRET, in real mode and in protected mode
 // with call gates, privilege changes and their stack switches (SDM vol. 2 JMP, CALL,
-// RET, IRET pages; vol. 3 §5.8). Task switches and returns to virtual-8086 mode stop the
-// machine with a clear message until they are implemented.
+// RET, IRET pages; vol. 3 §5.8), IRET in and into virtual-8086 mode (vol. 3 §20.2-20.3).
+// The task switches they start are in cpu/task.cpp.
 #include "cpu/cpu.h"
 #include "cpu/privilege.h"
+#include "cpu/task.h"
 
 namespace popek::cpu::ops {
 
@@ -64,10 +65,6 @@ Status gate_target(Cpu& c, const Descriptor& gate, uint16_t gate_sel, uint16_t& 
   return Status::Ok;
 }
 
-Status task_switch_unsupported(Cpu& c) {
-  return c.fatal("task switch requested: task switches are not implemented yet");
-}
-
 }  // namespace
 
 // JMP ptr16:16/32 / JMP m16:16/32
@@ -106,7 +103,7 @@ Status jmp_far(Cpu& c, const Insn& in) {
     c.set_next_eip(target);
     return Status::Ok;
   }
-  if (is_task_or_tss(d)) return task_switch_unsupported(c);
+  if (is_task_or_tss(d)) return task_jmp_call(c, sel, d, TaskReason::Jmp, c.next_eip());
   return c.gp(sel & 0xFFFC);
 }
 
@@ -142,7 +139,7 @@ Status call_far(Cpu& c, const Insn& in) {
     c.set_next_eip(off);
     return Status::Ok;
   }
-  if (is_task_or_tss(d)) return task_switch_unsupported(c);
+  if (is_task_or_tss(d)) return task_jmp_call(c, sel, d, TaskReason::Call, ret_eip);
   if (!is_call_gate(d)) return c.gp(sel & 0xFFFC);
 
   uint16_t tsel;
@@ -234,6 +231,26 @@ void return_outer(Cpu& c, uint16_t sel, Descriptor& d, uint16_t ss_sel, Descript
   c.invalidate_segments_for_cpl();
 }
 
+// IRETD at CPL 0 with VM set in the popped EFLAGS: the rest of the virtual-8086 frame
+// (ESP, SS, ES, DS, FS, GS) comes off the stack too, every segment loads real-mode style
+// and CPL becomes 3.
+Status iret_to_v86(Cpu& c, uint32_t eip, uint32_t cs, uint32_t fl) {
+  uint32_t v[6];  // ESP SS ES DS FS GS
+  for (unsigned i = 0; i < 6; ++i) TRY(c.stack_read(12 + 4 * i, 4, v[i]));
+  if (eip > 0xFFFF) return c.gp(0);  // beyond the virtual-8086 CS limit
+  c.write_eflags(fl, flag::WRITABLE);
+  c.s.gpr[ESP] = v[0];
+  c.load_seg_real(CS, static_cast<uint16_t>(cs));
+  c.load_seg_real(SS, static_cast<uint16_t>(v[1]));
+  c.load_seg_real(ES, static_cast<uint16_t>(v[2]));
+  c.load_seg_real(DS, static_cast<uint16_t>(v[3]));
+  c.load_seg_real(FS, static_cast<uint16_t>(v[4]));
+  c.load_seg_real(GS, static_cast<uint16_t>(v[5]));
+  c.update_cpl();
+  c.set_next_eip(eip);
+  return Status::Ok;
+}
+
 }  // namespace
 
 // RET far / RET far imm16
@@ -281,8 +298,22 @@ Status iret(Cpu& c, const Insn& in) {
   const unsigned w = in.opsize;
   uint32_t eip, cs, fl;
   if (c.v86()) {
-    return c.fatal("IRET in virtual-8086 mode: virtual-8086 mode is not implemented yet");
+    // Virtual-8086 mode: a real-mode IRET when IOPL is 3 (it cannot change IOPL, VM, VIP
+    // or VIF), else #GP(0) for the monitor to emulate.
+    if (c.iopl() < 3) return c.gp(0);
+    TRY(c.stack_read(0, w, eip));
+    TRY(c.stack_read(w, w, cs));
+    TRY(c.stack_read(2 * w, w, fl));
+    if (eip > c.s.seg[CS].limit) return c.gp(0);
+    c.add_sp(static_cast<int32_t>(3 * w));
+    c.load_seg_real(CS, static_cast<uint16_t>(cs));
+    const uint32_t keep = flag::IOPL | flag::VM | flag::VIP | flag::VIF;
+    c.write_eflags(fl, (w == 2 ? 0xFFFFu : 0xFFFFFFFFu) & ~keep);
+    c.set_next_eip(eip);
+    return Status::Ok;
   }
+  // A nested task returns to the task in its back link (before any stack access).
+  if (c.protected_mode() && (c.s.eflags & flag::NT)) return task_return(c, c.next_eip());
   TRY(c.stack_read(0, w, eip));
   TRY(c.stack_read(w, w, cs));
   TRY(c.stack_read(2 * w, w, fl));
@@ -297,10 +328,7 @@ Status iret(Cpu& c, const Insn& in) {
     c.set_next_eip(eip);
     return Status::Ok;
   }
-  if (c.s.eflags & flag::NT) return task_switch_unsupported(c);
-  if (w == 4 && (fl & flag::VM) && c.cpl() == 0) {
-    return c.fatal("IRET to virtual-8086 mode: virtual-8086 mode is not implemented yet");
-  }
+  if (w == 4 && (fl & flag::VM) && c.cpl() == 0) return iret_to_v86(c, eip, cs, fl);
   Descriptor d;
   TRY(check_return_cs(c, sel, d));
   const unsigned rpl = sel & 3;

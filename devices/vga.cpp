@@ -1,0 +1,443 @@
+#include "devices/vga.h"
+
+#include <algorithm>
+#include <cstring>
+
+namespace popek::devices {
+
+namespace {
+
+// Register indices (IBM VGA names).
+namespace sr {
+constexpr unsigned CLOCKING = 1, MAP_MASK = 2, CHAR_MAP = 3, MEMORY_MODE = 4;
+}
+namespace gr {
+constexpr unsigned SET_RESET = 0, ENABLE_SET_RESET = 1, COLOR_COMPARE = 2, ROTATE = 3,
+                   READ_MAP = 4, MODE = 5, MISC = 6, DONT_CARE = 7, BIT_MASK = 8;
+}
+namespace cr {
+constexpr unsigned H_DISPLAY_END = 1, OVERFLOW = 7, MAX_SCAN = 9, CURSOR_START = 0x0A,
+                   CURSOR_END = 0x0B, START_HI = 0x0C, START_LO = 0x0D, CURSOR_HI = 0x0E,
+                   CURSOR_LO = 0x0F, V_SYNC_END = 0x11, V_DISPLAY_END = 0x12, OFFSET = 0x13,
+                   LINE_COMPARE = 0x18, kCount = 0x19;
+}
+namespace ar {
+constexpr unsigned MODE = 0x10, OVERSCAN = 0x11, PLANE_ENABLE = 0x12, PANNING = 0x13,
+                   COLOR_SELECT = 0x14, kCount = 0x15;
+}
+
+// Byte p of the result is 0xFF when bit p of `v` is set: four planes' worth of one bit.
+constexpr uint32_t expand4(unsigned v) {
+  return (v & 1 ? 0x000000FFu : 0) | (v & 2 ? 0x0000FF00u : 0) | (v & 4 ? 0x00FF0000u : 0) |
+         (v & 8 ? 0xFF000000u : 0);
+}
+
+// 6-bit DAC components to 8 bits, as QEMU scales them (so screendumps compare equal).
+uint8_t c6_to_8(uint8_t v) {
+  v &= 0x3F;
+  const uint8_t b = v & 1;
+  return static_cast<uint8_t>((v << 2) | (b << 1) | b);
+}
+
+// The default DAC contents are zeros; the VGA BIOS loads a palette at every mode set.
+
+}  // namespace
+
+// Scan-out geometry of the current mode, from the CRT controller and the sequencer.
+struct Vga::Timing {
+  unsigned char_clocks;  // characters (8 or 9 dots) per displayed line
+  unsigned lines;        // displayed scan lines
+  unsigned max_scan;     // scan lines per character row (text) or per pixel row (graphics)
+  bool double_scan;
+  uint32_t start;        // start address (plane offset)
+  uint32_t line_offset;  // plane bytes from one row to the next
+  unsigned line_compare;
+};
+
+Vga::Timing Vga::timing() const {
+  const auto& c = state.cr;
+  Timing t;
+  t.char_clocks = c[cr::H_DISPLAY_END] + 1u;
+  t.lines = (c[cr::V_DISPLAY_END] | ((c[cr::OVERFLOW] & 0x02u) << 7) | ((c[cr::OVERFLOW] & 0x40u) << 3)) + 1u;
+  t.max_scan = (c[cr::MAX_SCAN] & 0x1Fu) + 1;
+  t.double_scan = c[cr::MAX_SCAN] & 0x80;
+  t.start = (static_cast<uint32_t>(c[cr::START_HI]) << 8) | c[cr::START_LO];
+  t.line_offset = c[cr::OFFSET] * 2u;
+  t.line_compare = c[cr::LINE_COMPARE] | ((c[cr::OVERFLOW] & 0x10u) << 4) | ((c[cr::MAX_SCAN] & 0x40u) << 3);
+  return t;
+}
+
+Vga::Vga(bus::Bus& bus) : bus_(bus) {
+  bus_.register_io(this, 0x3B0, 0x30);
+  reset();
+}
+
+void Vga::reset() {
+  state = VgaState{};
+  ++generation;
+}
+
+// ------------------------------------------------------------------ ports
+
+uint8_t Vga::input_status_1() {
+  // 400-line timings run at 70 Hz (449 lines), 480-line ones at 60 Hz (525 lines); a line
+  // lasts 1/31469 s. Vertical retrace: two lines, ten lines after the display ends.
+  const Timing t = timing();
+  const uint64_t line_ns = 1'000'000'000ull / 31469;
+  const uint64_t total = t.lines > 400 ? 525 : 449;
+  const uint64_t now = bus_.clock().now_ns() % (total * line_ns);
+  const uint64_t line = now / line_ns, in_line = now % line_ns;
+  const bool vretrace = line >= t.lines + 10 && line < t.lines + 12;
+  const bool blank = line >= t.lines || in_line >= line_ns * 4 / 5;
+  state.ar_flip = 0;
+  return static_cast<uint8_t>((vretrace ? 0x08 : 0) | (blank ? 0x01 : 0));
+}
+
+uint32_t Vga::io_read(uint16_t port, unsigned size) {
+  if (size > 1) {  // an 8-bit device: a word access is two byte accesses
+    uint32_t v = 0;
+    for (unsigned i = 0; i < size; ++i) v |= io_read(static_cast<uint16_t>(port + i), 1) << (8 * i);
+    return v;
+  }
+  VgaState& s = state;
+  // The CRT controller and input status 1 answer at 0x3Dx (colour) or 0x3Bx (mono).
+  if ((port >= 0x3B0 && port <= 0x3BF && !mono()) || (port >= 0x3D0 && port <= 0x3DF && mono())) {
+    return 0xFF;
+  }
+  switch (port) {
+    case 0x3C0: return s.ar_index;
+    case 0x3C1: return (s.ar_index & 0x1F) < ar::kCount ? s.ar[s.ar_index & 0x1F] : 0;
+    case 0x3C2: return 0;  // input status 0: no switch sense, no pending vertical interrupt
+    case 0x3C3: return s.enable;
+    case 0x3C4: return s.sr_index;
+    case 0x3C5: return s.sr[s.sr_index & 7];
+    case 0x3C6: return s.pel_mask;
+    case 0x3C7: return s.dac_state;
+    case 0x3C8: return s.dac_write_index;
+    case 0x3C9: {
+      const uint8_t v = s.dac[s.dac_read_index * 3u + s.dac_sub];
+      if (++s.dac_sub == 3) {
+        s.dac_sub = 0;
+        ++s.dac_read_index;
+      }
+      return v;
+    }
+    case 0x3CA: return s.feature;
+    case 0x3CC: return s.misc;
+    case 0x3CE: return s.gr_index;
+    case 0x3CF: return s.gr[s.gr_index & 0x0F];
+    case 0x3B4: case 0x3D4: return s.cr_index;
+    case 0x3B5: case 0x3D5: return s.cr_index < cr::kCount ? s.cr[s.cr_index] : 0xFF;
+    case 0x3BA: case 0x3DA: return input_status_1();
+    default:
+      bus_.log().unimp("vga-port-read", "vga: read of port 0x%03x (no such register): 0xFF", port);
+      return 0xFF;
+  }
+}
+
+void Vga::io_write(uint16_t port, unsigned size, uint32_t value) {
+  if (size > 1) {  // an index and its data in one OUT DX, AX
+    for (unsigned i = 0; i < size; ++i) io_write(static_cast<uint16_t>(port + i), 1, (value >> (8 * i)) & 0xFF);
+    return;
+  }
+  VgaState& s = state;
+  const uint8_t v = static_cast<uint8_t>(value);
+  if ((port >= 0x3B0 && port <= 0x3BF && !mono()) || (port >= 0x3D0 && port <= 0x3DF && mono())) {
+    bus_.log().guest_error("vga-inactive-port", "vga: write of 0x%02x to port 0x%03x, which the %s "
+                           "setting of the misc output register disables", v, port, mono() ? "mono" : "colour");
+    return;
+  }
+  ++generation;
+  switch (port) {
+    case 0x3C0:
+      if (s.ar_flip == 0) {
+        s.ar_index = v & 0x3F;
+      } else {
+        const unsigned i = s.ar_index & 0x1F;
+        if (i < 0x10) s.ar[i] = v & 0x3F;
+        else if (i == ar::MODE) s.ar[i] = v & ~0x10;
+        else if (i == ar::OVERSCAN) s.ar[i] = v;
+        else if (i == ar::PLANE_ENABLE) s.ar[i] = v & 0x3F;
+        else if (i == ar::PANNING || i == ar::COLOR_SELECT) s.ar[i] = v & 0x0F;
+        else bus_.log().guest_error("vga-ar-index", "vga: write of 0x%02x to attribute register 0x%02x (none)", v, i);
+      }
+      s.ar_flip ^= 1;
+      return;
+    case 0x3C2: s.misc = v; return;
+    case 0x3C3: s.enable = v & 1; return;
+    case 0x3C4: s.sr_index = v; return;
+    case 0x3C5:
+      if ((s.sr_index & 7) > sr::MEMORY_MODE) {
+        bus_.log().guest_error("vga-sr-index", "vga: write of 0x%02x to sequencer register %u (none)", v, s.sr_index);
+      }
+      s.sr[s.sr_index & 7] = v;
+      return;
+    case 0x3C6: s.pel_mask = v; return;
+    case 0x3C7: s.dac_read_index = v; s.dac_sub = 0; s.dac_state = 3; return;
+    case 0x3C8: s.dac_write_index = v; s.dac_sub = 0; s.dac_state = 0; return;
+    case 0x3C9:
+      s.dac[s.dac_write_index * 3u + s.dac_sub] = v & 0x3F;
+      if (++s.dac_sub == 3) {
+        s.dac_sub = 0;
+        ++s.dac_write_index;
+      }
+      return;
+    case 0x3CE: s.gr_index = v; return;
+    case 0x3CF:
+      if ((s.gr_index & 0x0F) > gr::BIT_MASK) {
+        bus_.log().guest_error("vga-gr-index", "vga: write of 0x%02x to graphics register %u (none)", v, s.gr_index);
+      }
+      s.gr[s.gr_index & 0x0F] = v;
+      return;
+    case 0x3B4: case 0x3D4: s.cr_index = v; return;
+    case 0x3B5: case 0x3D5:
+      if (s.cr_index >= cr::kCount) {
+        bus_.log().guest_error("vga-cr-index", "vga: write of 0x%02x to CRT controller register 0x%02x (none)", v, s.cr_index);
+        return;
+      }
+      // Registers 0-7 are write-protected while CR11 bit 7 is set, except the line
+      // compare bit in the overflow register.
+      if ((s.cr[cr::V_SYNC_END] & 0x80) && s.cr_index <= cr::OVERFLOW) {
+        if (s.cr_index == cr::OVERFLOW) s.cr[cr::OVERFLOW] = (s.cr[cr::OVERFLOW] & ~0x10) | (v & 0x10);
+        return;
+      }
+      s.cr[s.cr_index] = v;
+      return;
+    case 0x3BA: case 0x3DA: s.feature = v; return;
+    default:
+      bus_.log().unimp("vga-port-write", "vga: write of 0x%02x to port 0x%03x (no such register) ignored", v, port);
+      return;
+  }
+}
+
+// ------------------------------------------------------------------ memory window
+
+uint32_t Vga::mem_read(uint32_t offset, unsigned size) {
+  uint32_t v = 0;
+  for (unsigned i = 0; i < size; ++i) v |= static_cast<uint32_t>(read_byte(offset + i)) << (8 * i);
+  return v;
+}
+
+void Vga::mem_write(uint32_t offset, unsigned size, uint32_t value) {
+  for (unsigned i = 0; i < size; ++i) write_byte(offset + i, static_cast<uint8_t>(value >> (8 * i)));
+  ++generation;
+}
+
+// The address within the window the graphics controller's memory map selects, or -1
+// when `offset` lies outside it (reads all ones, writes are dropped).
+static int64_t map_address(const VgaState& s, uint32_t offset) {
+  const int64_t o = offset;
+  switch ((s.gr[gr::MISC] >> 2) & 3) {
+    case 0: return o;                                          // A0000-BFFFF
+    case 1: return o < 0x10000 ? o : -1;                       // A0000-AFFFF
+    case 2: return o >= 0x10000 && o < 0x18000 ? o - 0x10000 : -1;  // B0000-B7FFF
+    default: return o >= 0x18000 ? o - 0x18000 : -1;          // B8000-BFFFF
+  }
+}
+
+uint8_t Vga::read_byte(uint32_t offset) {
+  VgaState& s = state;
+  const int64_t m = map_address(s, offset);
+  if (m < 0) return 0xFF;
+  const uint32_t a = static_cast<uint32_t>(m);
+  if (s.sr[sr::MEMORY_MODE] & 0x08) return s.vram[a & 0x3FFFF];  // chain 4: linear
+  if (s.gr[gr::MODE] & 0x10) {                                    // odd/even
+    const unsigned plane = (s.gr[gr::READ_MAP] & 2) | (a & 1);
+    return s.vram[(((a >> 1) << 2) | plane) & 0x3FFFF];
+  }
+  const uint32_t o = (a & 0xFFFF) << 2;
+  std::memcpy(&s.latch, &s.vram[o], 4);
+  if (!(s.gr[gr::MODE] & 0x08)) return static_cast<uint8_t>(s.latch >> (8 * (s.gr[gr::READ_MAP] & 3)));
+  // Read mode 1: a bit is set where every plane the don't-care register keeps equals
+  // the colour compare register's bit for that plane.
+  uint32_t diff = (s.latch ^ expand4(s.gr[gr::COLOR_COMPARE] & 0xF)) & expand4(s.gr[gr::DONT_CARE] & 0xF);
+  diff |= diff >> 16;
+  diff |= diff >> 8;
+  return static_cast<uint8_t>(~diff);
+}
+
+void Vga::write_byte(uint32_t offset, uint8_t v) {
+  VgaState& s = state;
+  const int64_t m = map_address(s, offset);
+  if (m < 0) return;
+  const uint32_t a = static_cast<uint32_t>(m);
+  const uint8_t map_mask = s.sr[sr::MAP_MASK] & 0x0F;
+  if (s.sr[sr::MEMORY_MODE] & 0x08) {  // chain 4
+    if (map_mask & (1u << (a & 3))) s.vram[a & 0x3FFFF] = v;
+    return;
+  }
+  if (!(s.sr[sr::MEMORY_MODE] & 0x04)) {  // odd/even: even bytes to planes 0/2, odd to 1/3
+    const unsigned plane = (s.gr[gr::READ_MAP] & 2) | (a & 1);
+    if (map_mask & (1u << plane)) s.vram[(((a >> 1) << 2) | plane) & 0x3FFFF] = v;
+    return;
+  }
+  // Planar: the write modes, the ALU against the latches, the bit mask.
+  const unsigned rotate = s.gr[gr::ROTATE] & 7;
+  const uint8_t rotated = static_cast<uint8_t>((v >> rotate) | (v << ((8 - rotate) & 7)));
+  uint32_t data;
+  uint8_t bit_mask = s.gr[gr::BIT_MASK];
+  switch (s.gr[gr::MODE] & 3) {
+    case 0: {
+      const uint32_t enable = expand4(s.gr[gr::ENABLE_SET_RESET] & 0xF);
+      data = (rotated * 0x01010101u & ~enable) | (expand4(s.gr[gr::SET_RESET] & 0xF) & enable);
+      break;
+    }
+    case 1:  // the latches, unchanged by the ALU and the bit mask
+      data = s.latch;
+      bit_mask = 0xFF;
+      break;
+    case 2:
+      data = expand4(v & 0xF);
+      break;
+    default:  // 3: the rotated byte ANDed with the bit mask masks the set/reset colour
+      bit_mask &= rotated;
+      data = expand4(s.gr[gr::SET_RESET] & 0xF);
+      break;
+  }
+  if ((s.gr[gr::MODE] & 3) != 1) {
+    switch ((s.gr[gr::ROTATE] >> 3) & 3) {
+      case 1: data &= s.latch; break;
+      case 2: data |= s.latch; break;
+      case 3: data ^= s.latch; break;
+      default: break;
+    }
+  }
+  const uint32_t mask = bit_mask * 0x01010101u;
+  data = (data & mask) | (s.latch & ~mask);
+  const uint32_t o = (a & 0xFFFF) << 2;
+  for (unsigned p = 0; p < 4; ++p) {
+    if (map_mask & (1u << p)) s.vram[o + p] = static_cast<uint8_t>(data >> (8 * p));
+  }
+}
+
+// ------------------------------------------------------------------ rendering
+
+void Vga::dac_rgb(uint8_t i, uint8_t* out) const {
+  const uint8_t* e = &state.dac[(i & state.pel_mask) * 3u];
+  out[0] = c6_to_8(e[0]);
+  out[1] = c6_to_8(e[1]);
+  out[2] = c6_to_8(e[2]);
+}
+
+uint8_t Vga::palette(uint8_t colour) const {
+  const auto& a = state.ar;
+  const uint8_t v = a[colour & 0x0F];
+  if (a[ar::MODE] & 0x80) return static_cast<uint8_t>(((a[ar::COLOR_SELECT] & 0x0F) << 4) | (v & 0x0F));
+  return static_cast<uint8_t>(((a[ar::COLOR_SELECT] & 0x0C) << 4) | (v & 0x3F));
+}
+
+void Vga::render(VgaFrame& out, bool blink_on) const {
+  if (graphics_mode()) render_graphics(out);
+  else render_text(out, blink_on);
+}
+
+void Vga::render_text(VgaFrame& out, bool blink_on) const {
+  const VgaState& s = state;
+  const Timing t = timing();
+  const unsigned cw = (s.sr[sr::CLOCKING] & 0x01) ? 8 : 9;
+  const unsigned ch_lines = t.max_scan * (t.double_scan ? 2 : 1);  // output lines per row
+  const unsigned cols = t.char_clocks, rows = std::max(1u, t.lines / ch_lines);
+  out.width = cols * cw;
+  out.height = rows * ch_lines;
+  out.rgb.assign(static_cast<size_t>(out.width) * out.height * 3, 0);
+  const uint8_t cmap = s.sr[sr::CHAR_MAP];
+  const uint32_t font_a = ((((cmap >> 5) & 1u) | ((cmap >> 1) & 6u)) * 8192u);
+  const uint32_t font_b = ((((cmap >> 4) & 1u) | ((cmap << 1) & 6u)) * 8192u);
+  const uint32_t cursor = (static_cast<uint32_t>(s.cr[cr::CURSOR_HI]) << 8) | s.cr[cr::CURSOR_LO];
+  const bool cursor_on = blink_on && !(s.cr[cr::CURSOR_START] & 0x20);
+  const unsigned cur_first = s.cr[cr::CURSOR_START] & 0x1F, cur_last = s.cr[cr::CURSOR_END] & 0x1F;
+  const bool blink_attr = s.ar[ar::MODE] & 0x08, line_graphics = s.ar[ar::MODE] & 0x04;
+  uint8_t colours[16][3];
+  for (unsigned i = 0; i < 16; ++i) dac_rgb(palette(static_cast<uint8_t>(i)), colours[i]);
+  for (unsigned r = 0; r < rows; ++r) {
+    for (unsigned c = 0; c < cols; ++c) {
+      const uint32_t cell = (t.start + r * t.line_offset + c) & 0xFFFF;
+      const uint8_t ch = s.vram[cell << 2], at = s.vram[(cell << 2) | 1];
+      unsigned fg = at & 0x0F, bg = at >> 4;
+      if (blink_attr) {
+        bg &= 7;
+        if ((at & 0x80) && !blink_on) fg = bg;
+      }
+      const uint32_t font = (at & 0x08) ? font_a : font_b;
+      const bool cursor_here = cursor_on && cell == (cursor & 0xFFFF);
+      for (unsigned y = 0; y < ch_lines; ++y) {
+        const unsigned scan = t.double_scan ? y / 2 : y;
+        uint8_t bits = s.vram[(((font + ch * 32u + scan) & 0xFFFF) << 2) | 2];
+        if (cursor_here && scan >= cur_first && scan <= cur_last) bits = 0xFF;
+        uint8_t* px = &out.rgb[((static_cast<size_t>(r) * ch_lines + y) * out.width + c * cw) * 3];
+        for (unsigned x = 0; x < cw; ++x) {
+          bool on;
+          if (x < 8) on = bits & (0x80 >> x);
+          else on = line_graphics && ch >= 0xC0 && ch <= 0xDF && (bits & 1);  // the ninth dot
+          std::memcpy(px + x * 3, colours[on ? fg : bg], 3);
+        }
+      }
+    }
+  }
+}
+
+void Vga::render_graphics(VgaFrame& out) const {
+  const VgaState& s = state;
+  const Timing t = timing();
+  const unsigned shift = (s.gr[gr::MODE] >> 5) & 3;  // 0: 16 colours, 1: CGA 4 colours, 2+: 256
+  const bool half_clock = s.sr[sr::CLOCKING] & 0x08;
+  if (shift == 1) {
+    bus_.log().unimp("vga-cga-shift", "vga: CGA-compatible 4-colour shifting (modes 4 and 5) is not "
+                     "drawn yet; the screen shows black");
+  }
+  out.width = t.char_clocks * 8;
+  out.height = t.lines;
+  out.rgb.assign(static_cast<size_t>(out.width) * out.height * 3, 0);
+  const unsigned repeat = t.max_scan * (t.double_scan ? 2 : 1);  // output lines per memory row
+  const uint8_t plane_enable = s.ar[ar::PLANE_ENABLE] & 0x0F;
+  const unsigned pan = s.ar[ar::PANNING] & 7;
+  uint8_t colours16[16][3];
+  for (unsigned i = 0; i < 16; ++i) dac_rgb(palette(static_cast<uint8_t>(i)), colours16[i]);
+  uint32_t line_start = t.start;
+  unsigned row_line = 0;  // output line within the current memory row
+  for (unsigned y = 0; y < out.height; ++y) {
+    if (y == t.line_compare) {  // split screen: the rest shows memory from address 0
+      line_start = 0;
+      row_line = 0;
+    }
+    uint8_t* px = &out.rgb[static_cast<size_t>(y) * out.width * 3];
+    for (unsigned x = 0; x < out.width; ++x) {
+      uint8_t rgb[3];
+      if (shift >= 2) {  // 256 colours: a pixel is two dots
+        const uint32_t i = ((line_start << 2) + x / 2) & 0x3FFFF;
+        dac_rgb(s.vram[i], rgb);
+      } else if (shift == 0) {
+        const unsigned p = (half_clock ? x / 2 : x) + pan;
+        const uint32_t o = ((line_start + p / 8) & 0xFFFF) << 2;
+        const unsigned bit = 7 - (p & 7);
+        unsigned colour = 0;
+        for (unsigned plane = 0; plane < 4; ++plane) colour |= ((s.vram[o + plane] >> bit) & 1u) << plane;
+        std::memcpy(rgb, colours16[colour & plane_enable], 3);
+      } else {
+        rgb[0] = rgb[1] = rgb[2] = 0;  // CGA 4-colour shifting: logged below
+      }
+      std::memcpy(px + x * 3, rgb, 3);
+    }
+    if (++row_line == repeat) {
+      row_line = 0;
+      line_start += t.line_offset;
+    }
+  }
+}
+
+bool Vga::text(std::vector<std::string>& rows_out) const {
+  if (graphics_mode()) return false;
+  const Timing t = timing();
+  const unsigned ch_lines = t.max_scan * (t.double_scan ? 2 : 1);
+  const unsigned rows = std::max(1u, t.lines / ch_lines);
+  rows_out.assign(rows, std::string());
+  for (unsigned r = 0; r < rows; ++r) {
+    for (unsigned c = 0; c < t.char_clocks; ++c) {
+      const uint32_t cell = (t.start + r * t.line_offset + c) & 0xFFFF;
+      rows_out[r].push_back(static_cast<char>(state.vram[cell << 2]));
+    }
+  }
+  return true;
+}
+
+}  // namespace popek::devices
