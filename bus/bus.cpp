@@ -62,18 +62,26 @@ void Bus::map_bios(std::vector<uint8_t> image) {
   const uint32_t size = static_cast<uint32_t>(bios_.size());
   bios_high_base_ = static_cast<uint32_t>(0x100000000ull - size);
   bios_low_base_ = 0x100000 - std::min(size, kLowBiosMax);
+  bios_shadowed_ = size >= kShadowMinSize && ram_.size() >= 0x100000;
+  restore_bios_copy();
+}
+
+void Bus::restore_bios_copy() {
+  if (!bios_shadowed_) return;
+  const uint32_t low_size = 0x100000 - bios_low_base_;
+  std::memcpy(ram_.data() + bios_low_base_, bios_.data() + bios_.size() - low_size, low_size);
 }
 
 uint8_t* Bus::ram_ptr(uint32_t phys) {
   if (phys >= ram_.size()) return nullptr;
   if (phys >= kLegacyHoleStart && phys < kLegacyHoleEnd) return nullptr;
-  if (!bios_.empty() && phys >= bios_low_base_ && phys < 0x100000) return nullptr;
+  if (!bios_.empty() && !bios_shadowed_ && phys >= bios_low_base_ && phys < 0x100000) return nullptr;
   return ram_.data() + phys;
 }
 
 const uint8_t* Bus::rom_ptr(uint32_t phys) const {
   if (bios_.empty()) return nullptr;
-  if (phys >= bios_low_base_ && phys < 0x100000)
+  if (!bios_shadowed_ && phys >= bios_low_base_ && phys < 0x100000)
     return bios_.data() + (bios_.size() - (0x100000 - phys));
   if (phys >= bios_high_base_) return bios_.data() + (phys - bios_high_base_);
   return nullptr;

@@ -3,8 +3,11 @@
 //
 // Devices register port ranges here; the CPU reaches them only through io_read/io_write.
 // Physical memory is RAM from 0 to ram_size except the legacy hole 0xA0000-0xBFFFF; a
-// BIOS image is mapped read-only at the top of the first MiB (its last 128 KiB at most)
-// and, whole, just below 4 GiB, as on a PC.
+// BIOS image is mapped, whole and read-only, just below 4 GiB, and its last 128 KiB at
+// most at the top of the first MiB. A firmware of 128 KiB or more (SeaBIOS, the Bochs
+// BIOS) gets that copy as writable RAM filled from the image at every reset, as QEMU's
+// isapc machine does (no chipset to unlock shadow RAM: SeaBIOS relocates itself and keeps
+// its data there); a smaller image (popek's bare-metal test ROMs) stays read-only.
 #pragma once
 
 #include <cstdint>
@@ -41,6 +44,14 @@ class Bus {
   uint8_t* ram_ptr(uint32_t phys);
   const uint8_t* rom_ptr(uint32_t phys) const;
   void map_bios(std::vector<uint8_t> image);
+  // Whether the copy below 1 MiB is writable RAM (an image of kShadowMinSize or more).
+  static constexpr uint32_t kShadowMinSize = 128 * 1024;
+  bool bios_shadowed() const { return bios_shadowed_; }
+  // First address of the BIOS copy below 1 MiB (0 without a BIOS).
+  uint32_t bios_low_base() const { return bios_low_base_; }
+  // Power-on contents of the writable copy: the image's last 128 KiB copied into RAM again
+  // (a PC reset reloads the firmware). No effect on a read-only ROM.
+  void restore_bios_copy();
   // Slow path for accesses that are not plain RAM; sizes 1, 2, 4.
   uint32_t read_phys(uint32_t phys, unsigned size);
   void write_phys(uint32_t phys, unsigned size, uint32_t value);
@@ -108,6 +119,7 @@ class Bus {
   std::vector<uint8_t> bios_;
   uint32_t bios_low_base_ = 0;   // first address of the alias below 1 MiB
   uint32_t bios_high_base_ = 0;  // first address of the image below 4 GiB
+  bool bios_shadowed_ = false;   // the copy below 1 MiB is RAM (restore_bios_copy)
   bool a20_ = true;
   std::vector<Device*> devices_;
   std::vector<Device*> io_map_;  // 65536 entries

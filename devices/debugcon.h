@@ -1,5 +1,6 @@
-// The Bochs/QEMU debug console: port 0xE9. A write sends the byte to a character
-// backend; a read returns 0xE9, which is how guests detect the port.
+// The Bochs/QEMU debug console (isa-debugcon): port 0xE9 by default, or any other
+// (SeaBIOS writes its log to 0x402). A write sends the byte to a character backend; a
+// read returns 0xE9 (QEMU's readback value) on any port, which is how guests detect it.
 #pragma once
 
 #include "bus/bus.h"
@@ -17,8 +18,9 @@ struct DebugconState {
 class Debugcon final : public bus::Device {
  public:
   static constexpr uint16_t kPort = 0xE9;
-  // Registers port 0xE9 on `bus`; output goes to `out`.
-  Debugcon(bus::Bus& bus, CharBackend& out);
+  static constexpr uint8_t kReadback = 0xE9;
+  // Registers port `port` on `bus`; output goes to `out`.
+  Debugcon(bus::Bus& bus, CharBackend& out, uint16_t port = kPort);
   const char* name() const override { return "debugcon"; }
   void reset() override {}
   uint32_t io_read(uint16_t port, unsigned size) override;

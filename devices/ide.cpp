@@ -26,6 +26,24 @@ uint32_t default_cylinders(uint64_t sectors) {
   return static_cast<uint32_t>(std::clamp<uint64_t>(sectors / (16 * 63), 1, 16383));
 }
 
+uint8_t guess_bios_translation(const uint8_t (&mbr)[512], uint64_t sectors) {
+  constexpr uint8_t kNone = 0, kLba = 1, kLarge = 2;  // devices::boot::TRANS_*
+  const uint32_t cyls = default_cylinders(sectors);
+  if (mbr[510] == 0x55 && mbr[511] == 0xAA) {
+    for (unsigned i = 0; i < 4; ++i) {
+      const uint8_t* p = &mbr[0x1BE + 16 * i];
+      const uint32_t nr_sects = p[12] | p[13] << 8 | p[14] << 16 | static_cast<uint32_t>(p[15]) << 24;
+      const unsigned end_head = p[5], end_sector = p[6] & 63;
+      if (nr_sects == 0 || end_head == 0 || end_sector == 0) continue;
+      const uint64_t guessed_cyls = sectors / ((end_head + 1) * end_sector);
+      if (guessed_cyls < 1 || guessed_cyls > 16383) continue;
+      if (end_head + 1 <= kDefaultHeads) return kNone;
+      return uint64_t{cyls} * kDefaultHeads <= 131072 ? kLarge : kLba;
+    }
+  }
+  return cyls <= 1024 ? kNone : kLba;
+}
+
 IdeChannel::IdeChannel(bus::Bus& bus, uint16_t base, uint16_t ctl, unsigned irq)
     : bus_(bus), base_(base), ctl_(ctl), irq_(irq) {
   bus.register_io(this, base, 8);
@@ -573,14 +591,20 @@ void IdeChannel::identify(IdeDriveState& d) {
   id[0] = 0x0040;  // ATA device, fixed, not removable
   id[1] = static_cast<uint16_t>(default_cylinders(total));
   id[3] = 16;  // default heads
+  id[4] = 512 * 63;  // unformatted bytes per track (retired; BIOSes still read 4 and 5)
+  id[5] = 512;       // unformatted bytes per sector (retired)
   id[6] = 63;  // default sectors per track
   char serial[21];
   snprintf(serial, sizeof serial, "PK%04X%04X%u", base_, static_cast<unsigned>(total & 0xFFFF),
            selected());
   put_string(id, 10, 10, serial);
+  id[20] = 3;    // buffer type: dual ported, read cache (retired)
+  id[21] = 512;  // buffer size in sectors (retired)
+  id[22] = 4;    // ECC bytes of READ/WRITE LONG (obsolete)
   put_string(id, 23, 4, "0.1");
   put_string(id, 27, 20, "POPEK HARDDISK");
   id[47] = 0x8000 | kMaxMultiple;  // READ/WRITE MULTIPLE: at most 16 sectors per block
+  id[48] = 1;                      // 32-bit PIO through the data port
   id[49] = 0x0A00;                 // LBA, IORDY supported (no DMA)
   id[50] = 0x4000;
   id[51] = 0x0200;                 // PIO mode 2 timing (obsolete word)

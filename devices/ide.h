@@ -112,6 +112,15 @@ struct IdeChannelState {
 constexpr unsigned kDefaultHeads = 16, kDefaultSectorsPerTrack = 63;
 uint32_t default_cylinders(uint64_t sectors);
 
+// The BIOS CHS translation a PC's setup would choose for a disk of `sectors` sectors with
+// `mbr` (its sector 0) as QEMU chooses it (devices::boot::TRANS_* codes for CMOS 0x39):
+// a partition table written under a translating BIOS (a partition ending on a head above
+// 15) asks for LARGE, or LBA when the standard geometry has more than 131072 cylinders x
+// heads; otherwise NONE while the standard geometry fits the BIOS's 1024 cylinders, LBA
+// beyond. (A table written for 16 heads or fewer makes QEMU adopt its geometry as the
+// disk's; popek's disks keep 16 heads and 63 sectors, translation NONE.)
+uint8_t guess_bios_translation(const uint8_t (&mbr)[512], uint64_t sectors);
+
 class IdeChannel final : public bus::Device {
  public:
   static constexpr uint16_t kPrimaryBase = 0x1F0, kPrimaryCtl = 0x3F6;

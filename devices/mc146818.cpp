@@ -401,7 +401,7 @@ void Mc146818::io_write(uint16_t port, unsigned size, uint32_t value) {
 void Mc146818::set_memory_size(uint64_t bytes) {
   constexpr uint64_t kMiB = 1 << 20;
   const uint16_t base_kb = 640;
-  const uint64_t ext_kb = bytes > kMiB ? std::min<uint64_t>((bytes - kMiB) / 1024, 0xFC00) : 0;
+  const uint64_t ext_kb = bytes > kMiB ? std::min<uint64_t>((bytes - kMiB) / 1024, 0xFFFF) : 0;
   const uint64_t above16 =
       bytes > 16 * kMiB ? std::min<uint64_t>((bytes - 16 * kMiB) / 65536, 0xFFFF) : 0;
   state.cmos[0x15] = base_kb & 0xFF;
@@ -434,6 +434,17 @@ void Mc146818::set_disk(unsigned index, unsigned cylinders, unsigned heads, unsi
 void Mc146818::set_equipment(uint8_t equipment) {
   state.cmos[0x14] = equipment;
   update_checksum();
+}
+
+void Mc146818::set_boot_order(const std::array<uint8_t, 3>& devices) {
+  state.cmos[rtc::BOOT_ORDER_12] = static_cast<uint8_t>((devices[1] & 0x0F) << 4 | (devices[0] & 0x0F));
+  state.cmos[rtc::BOOT_ORDER_3] = static_cast<uint8_t>((devices[2] & 0x0F) << 4);
+}
+
+void Mc146818::set_disk_translation(unsigned index, uint8_t translation) {
+  if (index > 3) return;
+  uint8_t& b = state.cmos[rtc::DISK_TRANSLATION];
+  b = static_cast<uint8_t>((b & ~(3u << (2 * index))) | (translation & 3u) << (2 * index));
 }
 
 void Mc146818::update_checksum() {

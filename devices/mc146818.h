@@ -16,6 +16,7 @@
 // they were 32.768 kHz (logged once).
 #pragma once
 
+#include <array>
 #include <cstdint>
 
 #include "bus/bus.h"
@@ -40,7 +41,17 @@ constexpr uint8_t D_VRT = 0x80;
 // Equipment byte (0x14)
 constexpr uint8_t EQUIP_FLOPPY = 0x01, EQUIP_FPU = 0x02;
 constexpr uint64_t kUipNs = 244141;  // 8 cycles of 32.768 kHz
+// BIOS bytes outside the checksummed area (as QEMU's PC fills them).
+constexpr uint8_t BOOT_ORDER_3 = 0x38, DISK_TRANSLATION = 0x39, BOOT_ORDER_12 = 0x3D,
+                  CPU_COUNT = 0x5F;
 }  // namespace rtc
+
+namespace boot {
+// Boot device nibbles of CMOS 0x3D/0x38.
+constexpr uint8_t NONE = 0, FLOPPY = 1, DISK = 2, CDROM = 3, NETWORK = 4;
+// Disk translation codes of CMOS 0x39.
+constexpr uint8_t TRANS_NONE = 0, TRANS_LBA = 1, TRANS_LARGE = 2;
+}  // namespace boot
 
 struct RtcState {
   static constexpr uint32_t kVersion = 1;
@@ -90,6 +101,14 @@ class Mc146818 final : public bus::Device {
   // Hard disk `index` (0 or 1) as CMOS type 47 with user parameters.
   void set_disk(unsigned index, unsigned cylinders, unsigned heads, unsigned sectors);
   void set_equipment(uint8_t equipment);
+  // Boot order for the BIOS (QEMU's encoding, read by SeaBIOS and the Bochs BIOS): up to
+  // three devices, first to last, each boot::FLOPPY, boot::DISK, boot::CDROM or
+  // boot::NETWORK (0: none); 0x3D holds the first two, 0x38's high nibble the third, its
+  // low nibble 0 (check the floppy's boot signature).
+  void set_boot_order(const std::array<uint8_t, 3>& devices);
+  // The BIOS's CHS translation of IDE disk `index` (0-3) in 0x39, two bits each:
+  // boot::TRANS_NONE, TRANS_LBA or TRANS_LARGE.
+  void set_disk_translation(unsigned index, uint8_t translation);
   // Raw CMOS byte access (no side effects) for the frontend and tests.
   uint8_t cmos(uint8_t index) const { return state.cmos[index & 0x7F]; }
   void set_cmos(uint8_t index, uint8_t value) { state.cmos[index & 0x7F] = value; }

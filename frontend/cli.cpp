@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include <boost/program_options.hpp>
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <cstdio>
@@ -32,10 +33,13 @@ constexpr OptionSpec kOptions[] = {
     {"kernel", "kernel", true, "Linux bzImage or multiboot ELF kernel to boot"},
     {"initrd", "initrd", true, "initial ramdisk (Linux) or first module (multiboot)"},
     {"append", "append", true, "kernel command line"},
-    {"bios", "bios", true, "raw firmware image (a multiple of 4 KiB, at most 1 MiB)"},
+    {"bios", "bios", true, "raw firmware image (a multiple of 4 KiB, at most 1 MiB; default: SeaBIOS)"},
+    {"boot", "boot", true, "[order=]DRIVES: BIOS boot order, up to three of a (floppy), c (disk), d (CD-ROM), n (network); default cad"},
     {"serial", "serial", true, "COM1 backend (again for COM2..COM4): stdio, file:PATH or none (default stdio)"},
     {"debugcon", "debugcon", true, "port 0xE9 backend: stdio, file:PATH or none (default none)"},
-    {"device", "device", true, "isa-debug-exit[,iobase=N][,iosize=N] (present at 0xf4 by default)"},
+    {"device", "device", true,
+     "isa-debug-exit[,iobase=N][,iosize=N] (present at 0xf4 by default), or isa-debugcon[,iobase=N],chardev=ID"},
+    {"chardev", "chardev", true, "file,id=ID,path=PATH | stdio,id=ID | null,id=ID: a backend for -device ...,chardev=ID"},
     {"hda", "hda", true, "raw disk image on the primary IDE master"},
     {"hdb", "hdb", true, "raw disk image on the primary IDE slave"},
     {"hdc", "hdc", true, "raw disk image on the secondary IDE master"},
@@ -86,7 +90,8 @@ constexpr TraceItem kTraceItems[] = {
 
 std::string usage() {
   std::ostringstream o;
-  o << "usage: popek [options] (-kernel FILE | -bios FILE)\n"
+  o << "usage: popek [options] [-kernel FILE | -bios FILE] [-hda DISK]\n"
+       "Without -kernel and -bios the machine boots through SeaBIOS (" << kDefaultBios << ").\n"
        "Options (a single or a double dash both work):\n";
   for (const OptionSpec& s : kOptions) {
     if (!s.help) continue;
@@ -139,11 +144,91 @@ std::string check_input_file(const char* option, const std::string& path) {
   return {};
 }
 
+// -chardev BACKEND,id=ID[,path=PATH]: the backend spec ("file:PATH", "stdio", "none")
+// under its id.
+std::string parse_chardev(const std::string& spec, std::vector<std::pair<std::string, std::string>>& chardevs) {
+  const std::vector<std::string> parts = split(spec, ',');
+  const std::string what = "popek: -chardev " + spec + ": ";
+  std::string id, path;
+  for (size_t i = 1; i < parts.size(); ++i) {
+    const auto [key, val] = split_property(parts[i]);
+    if (key == "id") id = val;
+    else if (key == "path" && parts[0] == "file") path = val;
+    else return what + "unknown property '" + key + "'";
+  }
+  if (id.empty()) return what + "missing id=";
+  for (const auto& c : chardevs)
+    if (c.first == id) return what + "duplicate id '" + id + "'";
+  if (parts[0] == "file") {
+    if (path.empty()) return what + "missing path=";
+    chardevs.emplace_back(id, "file:" + path);
+  } else if (parts[0] == "stdio") {
+    chardevs.emplace_back(id, "stdio");
+  } else if (parts[0] == "null") {
+    chardevs.emplace_back(id, "none");
+  } else {
+    return what + "unsupported backend '" + parts[0] + "' (use file, stdio or null)";
+  }
+  return {};
+}
+
+// -device isa-debugcon[,iobase=N],chardev=ID
+std::string parse_debugcon_device(const std::string& spec, const std::vector<std::pair<std::string, std::string>>& chardevs,
+                                  MachineConfig& c) {
+  const std::string what = "popek: -device " + spec + ": ";
+  const std::vector<std::string> parts = split(spec, ',');
+  unsigned long base = 0xE9;
+  std::string chardev;
+  for (size_t i = 1; i < parts.size(); ++i) {
+    const auto [key, val] = split_property(parts[i]);
+    if (key == "iobase") {
+      if (!parse_number(val, base) || base > 0xFFFF) return what + "bad iobase value '" + val + "'";
+    } else if (key == "chardev") {
+      chardev = val;
+    } else {
+      return what + "unknown property '" + key + "' (use iobase=N, chardev=ID)";
+    }
+  }
+  if (chardev.empty()) return what + "missing chardev=ID";
+  const auto it = std::find_if(chardevs.begin(), chardevs.end(), [&](const auto& p) { return p.first == chardev; });
+  if (it == chardevs.end()) return what + "no -chardev with id '" + chardev + "'";
+  if (c.debugcon != "none") return what + "popek has one debug console, already given (-debugcon or isa-debugcon)";
+  c.debugcon = it->second;
+  c.debugcon_iobase = static_cast<uint16_t>(base);
+  return {};
+}
+
+// -boot [order=]DRIVES[,menu=off]: QEMU's letters for the BIOS boot order.
+std::string parse_boot(const std::string& spec, MachineConfig& c) {
+  const std::string what = "popek: -boot " + spec + ": ";
+  for (const std::string& part : split(spec, ',')) {
+    auto [key, val] = split_property(part);
+    if (part.find('=') == std::string::npos) {
+      val = key;  // QEMU's implied "order="
+      key = "order";
+    }
+    if (key == "order") {
+      if (val.empty() || val.size() > 3) return what + "give one to three boot devices (a, c, d, n)";
+      for (size_t i = 0; i < val.size(); ++i) {
+        if (std::string("abcdn").find(val[i]) == std::string::npos)
+          return what + "invalid boot device '" + std::string(1, val[i]) + "' (use a, c, d or n)";
+        if (val.find(val[i]) != i) return what + "boot device '" + std::string(1, val[i]) + "' given twice";
+      }
+      c.boot_order = val;
+    } else if (key == "menu") {
+      if (val != "off") return what + "menu=" + val + " is not supported (the BIOS boots without a menu)";
+    } else {
+      return what + "unknown property '" + key + "' (use order=DRIVES)";
+    }
+  }
+  return {};
+}
+
 std::string parse_device(const std::string& spec, MachineConfig& c) {
   const std::vector<std::string> parts = split(spec, ',');
   const std::string what = "popek: -device " + spec + ": ";
   if (parts[0] != "isa-debug-exit")
-    return what + "unsupported device '" + parts[0] + "' (popek has isa-debug-exit only)";
+    return what + "unsupported device '" + parts[0] + "' (popek has isa-debug-exit and isa-debugcon)";
   unsigned long base = c.debug_exit_iobase, size = c.debug_exit_iosize;
   for (size_t i = 1; i < parts.size(); ++i) {
     const auto [key, val] = split_property(parts[i]);
@@ -387,7 +472,7 @@ std::string trace_help() {
   return o.str();
 }
 
-CliResult parse_cli(const std::vector<std::string>& raw) {
+CliResult parse_cli(const std::vector<std::string>& raw, const std::string& default_bios) {
   const TranslatedArgs t = translate_args(raw);
   if (!t.error.empty()) return fail(t.error);
 
@@ -396,7 +481,7 @@ CliResult parse_cli(const std::vector<std::string>& raw) {
     if (!o.help) continue;  // an alias of the row before
     if (!o.takes_value) desc.add_options()(o.name, "");
     else if (std::strcmp(o.name, "device") == 0 || std::strcmp(o.name, "drive") == 0 ||
-             std::strcmp(o.name, "serial") == 0)
+             std::strcmp(o.name, "serial") == 0 || std::strcmp(o.name, "chardev") == 0)
       desc.add_options()(o.name, po::value<std::vector<std::string>>()->composing(), "");
     else desc.add_options()(o.name, po::value<std::string>(), "");
   }
@@ -507,11 +592,23 @@ CliResult parse_cli(const std::vector<std::string>& raw) {
     const std::string err = parse_icount(str("icount"), c);
     if (!err.empty()) return fail(err);
   }
-  if (vm.count("device")) {
-    for (const std::string& d : vm["device"].as<std::vector<std::string>>()) {
-      const std::string err = parse_device(d, c);
+  std::vector<std::pair<std::string, std::string>> chardevs;  // -chardev id -> backend spec
+  if (vm.count("chardev")) {
+    for (const std::string& spec : vm["chardev"].as<std::vector<std::string>>()) {
+      const std::string err = parse_chardev(spec, chardevs);
       if (!err.empty()) return fail(err);
     }
+  }
+  if (vm.count("device")) {
+    for (const std::string& d : vm["device"].as<std::vector<std::string>>()) {
+      const bool debugcon = d == "isa-debugcon" || d.rfind("isa-debugcon,", 0) == 0;
+      const std::string err = debugcon ? parse_debugcon_device(d, chardevs, c) : parse_device(d, c);
+      if (!err.empty()) return fail(err);
+    }
+  }
+  if (vm.count("boot")) {
+    const std::string err = parse_boot(str("boot"), c);
+    if (!err.empty()) return fail(err);
   }
   c.no_reboot = vm.count("no-reboot") > 0;
   c.pg_report = vm.count("pg-report") > 0;
@@ -531,8 +628,13 @@ CliResult parse_cli(const std::vector<std::string>& raw) {
     if (vm.count(opt) && str(opt).empty())
       return fail(std::string("popek: -") + opt + ": empty file name");
   }
-  if (c.kernel_path.empty() && c.bios_path.empty())
-    return fail("popek: no guest to run: give -kernel FILE or -bios FILE");
+  if (c.kernel_path.empty() && c.bios_path.empty()) {
+    struct stat st;
+    if (::stat(default_bios.c_str(), &st) != 0)
+      return fail("popek: no -kernel or -bios given, and the default firmware " + default_bios +
+                  " is missing (install Debian's seabios package)");
+    c.bios_path = default_bios;
+  }
   if (c.kernel_path.empty() && !c.initrd_path.empty())
     return fail("popek: -initrd is only allowed with -kernel");
   if (c.kernel_path.empty() && vm.count("append"))

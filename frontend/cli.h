@@ -30,8 +30,12 @@ struct CliResult {
   MachineConfig config;
 };
 
-// Parse arguments (without argv[0]). Never throws and never exits.
-CliResult parse_cli(const std::vector<std::string>& args);
+// The firmware booted when neither -kernel nor -bios is given (Debian's seabios package).
+inline constexpr const char* kDefaultBios = "/usr/share/seabios/bios.bin";
+
+// Parse arguments (without argv[0]). Never throws and never exits. `default_bios` stands
+// in for kDefaultBios (tests).
+CliResult parse_cli(const std::vector<std::string>& args, const std::string& default_bios = kDefaultBios);
 
 // Parse a -m value: a plain number is MiB; suffixes K, M, G. Returns false on bad syntax.
 bool parse_ram_size(const std::string& text, uint64_t& bytes);

@@ -26,8 +26,9 @@ struct LoadError : std::runtime_error {
 std::vector<uint8_t> read_image(const char* option, const std::string& path);
 
 // -bios: the image must be a non-zero multiple of 4 KiB, at most 1 MiB. It is mapped
-// read-only just below 4 GiB and (its last 128 KiB) just below 1 MiB; the CPU starts at
-// its reset vector F000:FFF0 (Cpu::reset).
+// read-only just below 4 GiB and (its last 128 KiB) just below 1 MiB, there as writable
+// RAM reloaded at each reset when the image has 128 KiB or more (SeaBIOS; bus/bus.h);
+// the CPU starts at its reset vector F000:FFF0 (Cpu::reset).
 constexpr size_t kBiosGranule = 4096;
 constexpr size_t kBiosMaxSize = 1u << 20;
 void load_bios(bus::Bus& bus, const std::string& path);

@@ -37,6 +37,21 @@ class CoprocessorPort final : public bus::Device {
 };
 }  // namespace
 
+// QEMU's -boot letters as CMOS boot nibbles (the CLI has checked them).
+std::array<uint8_t, 3> boot_devices(const std::string& order) {
+  std::array<uint8_t, 3> out{};
+  for (size_t i = 0; i < order.size() && i < out.size(); ++i) {
+    switch (order[i]) {
+      case 'a': case 'b': out[i] = devices::boot::FLOPPY; break;
+      case 'c': out[i] = devices::boot::DISK; break;
+      case 'd': out[i] = devices::boot::CDROM; break;
+      case 'n': out[i] = devices::boot::NETWORK; break;
+      default: break;
+    }
+  }
+  return out;
+}
+
 // The RTC's start time, seconds since 1970 as the guest's clock shows it. The host's
 // clock is read here and only here: it is an input from the host, like console input.
 int64_t rtc_start_time(const MachineConfig& cfg) {
@@ -67,6 +82,12 @@ Machine::Machine(const MachineConfig& cfg, InputMirror mirror)
   rtc_->set_memory_size(cfg_.ram_size);
   kbc_ = std::make_unique<devices::I8042>(bus_);
   fpu_port_ = std::make_unique<CoprocessorPort>(bus_, cpu_);
+  dma_ = std::make_unique<devices::I8237>(bus_);
+  pci_ = std::make_unique<devices::PciAbsent>(bus_);
+  fw_cfg_ = std::make_unique<devices::FwCfg>(bus_);
+  // popek has no display: the firmware's console is COM1, as QEMU's -nographic.
+  devices::add_pc_items(*fw_cfg_, cfg_.ram_size, true);
+  rtc_->set_boot_order(boot_devices(cfg_.boot_order));
   serial_out_ = devices::open_backend(cfg_.serial);
   link_input(*serial_out_, 0);
   // Two devices on one file share its backend (and so its write position).
@@ -77,7 +98,7 @@ Machine::Machine(const MachineConfig& cfg, InputMirror mirror)
     debugcon_out_ = devices::open_backend(cfg_.debugcon);
     debugcon_out = debugcon_out_.get();
   }
-  debugcon_ = std::make_unique<devices::Debugcon>(bus_, *debugcon_out);
+  debugcon_ = std::make_unique<devices::Debugcon>(bus_, *debugcon_out, cfg_.debugcon_iobase);
   post_ = std::make_unique<devices::PostPort>(bus_);
   port92_ = std::make_unique<devices::SystemControlA>(bus_);
   uart_ = std::make_unique<devices::Uart16550>(bus_, *serial_out_);
@@ -103,6 +124,9 @@ Machine::Machine(const MachineConfig& cfg, InputMirror mirror)
       rtc_->set_disk(d.index, devices::default_cylinders(disks_.back()->sectors()),
                      devices::kDefaultHeads, devices::kDefaultSectorsPerTrack);
     }
+    uint8_t mbr[512] = {};
+    disks_.back()->read(0, mbr);  // an unreadable sector 0 is no partition table
+    rtc_->set_disk_translation(d.index, devices::guess_bios_translation(mbr, disks_.back()->sectors()));
   }
   // Last, so that -device isa-debug-exit,iobase=N may take over any port.
   debug_exit_ =
@@ -145,6 +169,10 @@ void Machine::boot() {
   bus_.set_a20(true);
   bus_.reset_devices();
   bus_.clear_stop();
+  if (bus_.bios_shadowed()) {
+    bus_.restore_bios_copy();
+    cpu_.flush_code_cache();
+  }
   if (!cfg_.kernel_path.empty()) {
     load_kernel(bus_, cpu_.s, cfg_);
     cpu_.set_cr0(cpu_.s.cr[0]);

@@ -16,11 +16,14 @@
 #include "devices/debug_exit.h"
 #include "devices/debugcon.h"
 #include "devices/disk_image.h"
+#include "devices/fw_cfg.h"
 #include "devices/ide.h"
 #include "devices/i8042.h"
+#include "devices/i8237.h"
 #include "devices/i8254.h"
 #include "devices/i8259.h"
 #include "devices/mc146818.h"
+#include "devices/pci_absent.h"
 #include "devices/port61.h"
 #include "devices/post_port.h"
 #include "devices/system_control.h"
@@ -32,6 +35,9 @@
 #include "mmu/mmu.h"
 
 namespace popek::frontend {
+
+// CMOS boot nibbles (devices::boot) of QEMU's -boot order letters ("cad").
+std::array<uint8_t, 3> boot_devices(const std::string& order);
 
 // Seconds since 1970 at which the guest's RTC starts (-rtc base=...).
 int64_t rtc_start_time(const MachineConfig& cfg);
@@ -100,6 +106,8 @@ class Machine {
   devices::I8042& kbc() { return *kbc_; }
   // The display adapter, or nullptr.
   devices::Vga* vga() { return vga_.get(); }
+  devices::Mc146818& rtc() { return *rtc_; }
+  devices::FwCfg& fw_cfg() { return *fw_cfg_; }
   // The JIT (--engine=jit), or nullptr.
   jit::Native* jit() { return jit_.get(); }
   // The IDE disks, in the order of MachineConfig::drives.
@@ -130,6 +138,10 @@ class Machine {
   std::unique_ptr<devices::I8042> kbc_;
   std::unique_ptr<devices::Vga> vga_;
   std::unique_ptr<bus::Device> fpu_port_;  // port F0h (IGNNE#)
+  std::unique_ptr<devices::I8237> dma_;
+  std::unique_ptr<devices::PciAbsent> pci_;
+  // QEMU's firmware configuration device: what SeaBIOS learns about the machine.
+  std::unique_ptr<devices::FwCfg> fw_cfg_;
   std::unique_ptr<devices::CharBackend> serial_out_;
   std::unique_ptr<devices::CharBackend> debugcon_out_;
   std::unique_ptr<devices::Debugcon> debugcon_;

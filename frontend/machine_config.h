@@ -27,8 +27,12 @@ struct MachineConfig {
   uint64_t ram_size = 128ull << 20;
   // Kernel to load directly (-kernel: a Linux bzImage or a multiboot ELF), or empty.
   std::string kernel_path;
-  // Raw firmware image mapped below 1 MiB and 4 GiB (-bios), or empty.
+  // Raw firmware image mapped below 1 MiB and 4 GiB (-bios; without -kernel and -bios the
+  // frontend puts SeaBIOS here), or empty.
   std::string bios_path;
+  // BIOS boot order, first to last, in QEMU's letters: a floppy, c disk, d CD-ROM,
+  // n network (-boot order=; QEMU's PC default "cad").
+  std::string boot_order = "cad";
   // Initial ramdisk (Linux) or first module (multiboot) (-initrd), or empty.
   std::string initrd_path;
   // Kernel command line after the kernel's path (-append).
@@ -43,8 +47,11 @@ struct MachineConfig {
   std::string serial = "stdio";
   // Character backends of COM2..COM4 (second and later -serial options).
   std::vector<std::string> serial_extra;
-  // Character backend of the port 0xE9 debug console (-debugcon).
+  // Character backend of the debug console (-debugcon, or -device isa-debugcon with
+  // -chardev file).
   std::string debugcon = "none";
+  // Port of the debug console (-device isa-debugcon,iobase=N; 0xE9 by default).
+  uint16_t debugcon_iobase = 0xE9;
   // First port of isa-debug-exit (-device isa-debug-exit,iobase=N).
   uint16_t debug_exit_iobase = 0xF4;
   // Number of ports of isa-debug-exit (-device isa-debug-exit,iosize=N).

@@ -102,6 +102,34 @@ TEST(BusMemory, LargeBiosShowsOnlyItsLast128KiBBelowOneMiB) {
   EXPECT_EQ(bus.read_phys(0xFFFFFFFFu, 1), rom.back());
 }
 
+// A SeaBIOS-sized image: the copy below 1 MiB is RAM (QEMU isapc), the image below 4 GiB
+// stays read-only, and a reset restores the copy.
+TEST(BusMemory, LargeBiosCopyBelowOneMiBIsWritableRam) {
+  Bus bus(kRam);
+  const std::vector<uint8_t> rom = pattern_rom(128 * 1024);
+  bus.map_bios(rom);
+  EXPECT_TRUE(bus.bios_shadowed());
+  EXPECT_EQ(bus.bios_low_base(), 0xE0000u);
+  ASSERT_NE(bus.ram_ptr(0xE0000), nullptr);
+  ASSERT_NE(bus.ram_ptr(0xFFFFF), nullptr);
+  EXPECT_EQ(bus.read_phys(0xFFFF0, 1), rom[0x1FFF0]);
+  bus.write_phys(0xF0010, 4, 0xDEADBEEF);
+  EXPECT_EQ(bus.read_phys(0xF0010, 4), 0xDEADBEEFu);
+  EXPECT_EQ(*bus.ram_ptr(0xF0010), 0xEF);
+  bus.write_phys(0xFFFF0010u, 1, 0x55);  // the high image is ROM
+  EXPECT_EQ(bus.read_phys(0xFFFF0010u, 1), rom[0x10010]);
+  EXPECT_EQ(bus.log().counts.guest_errors, 1u);
+  bus.restore_bios_copy();
+  EXPECT_EQ(bus.read_phys(0xF0010, 1), rom[0x10010]);
+}
+
+TEST(BusMemory, SmallBiosCopyStaysReadOnly) {
+  Bus bus(kRam);
+  bus.map_bios(pattern_rom(64 * 1024));
+  EXPECT_FALSE(bus.bios_shadowed());
+  EXPECT_EQ(bus.ram_ptr(0xF0000), nullptr);
+}
+
 TEST(BusMemory, RomWritesAreIgnored) {
   Bus bus(kRam);
   const std::vector<uint8_t> rom = pattern_rom(64 * 1024);

@@ -10,6 +10,7 @@
 #include "bus/bus.h"
 #include "devices/disk_image.h"
 #include "devices/ide.h"
+#include "devices/mc146818.h"
 #include "test_image.h"
 #include "test_irq.h"
 
@@ -112,6 +113,9 @@ TEST_F(Ide, IdentifyContents) {
   EXPECT_EQ(id[1], 2);  // 2048 / (16 * 63)
   EXPECT_EQ(id[3], 16);
   EXPECT_EQ(id[6], 63);
+  EXPECT_EQ(id[4], 512 * 63);  // retired words the Bochs BIOS still divides by
+  EXPECT_EQ(id[5], 512);
+  EXPECT_EQ(id[48], 1);        // 32-bit PIO
   EXPECT_EQ(ata_string(id, 27, 20).substr(0, 14), "POPEK HARDDISK");
   EXPECT_EQ(ata_string(id, 27, 20).back(), ' ');
   EXPECT_EQ(ata_string(id, 23, 4), "0.1     ");
@@ -539,6 +543,34 @@ TEST(IdeLarge, Lba48BeyondLba28) {
   bus.io_write(0x1F7, 1, 0x24);
   EXPECT_EQ(bus.io_read(0x1F7, 1), 0x58u);
   EXPECT_EQ(bus.io_read(0x1F0, 2), 0x3412u);
+}
+
+}  // namespace
+}  // namespace popek::devices
+
+namespace popek::devices {
+namespace {
+
+// QEMU's choice of CMOS 0x39 translation, from the partition table and the size.
+TEST(IdeGeometry, BiosTranslationAsQemuGuessesIt) {
+  uint8_t mbr[512] = {};
+  const uint64_t small = 131072, big = 4ull << 21;  // 64 MiB, 4 GiB
+  EXPECT_EQ(guess_bios_translation(mbr, small), boot::TRANS_NONE);  // no table
+  EXPECT_EQ(guess_bios_translation(mbr, big), boot::TRANS_LBA);     // 8322 cylinders
+  mbr[510] = 0x55;
+  mbr[511] = 0xAA;
+  uint8_t* p = &mbr[0x1BE];
+  p[5] = 32;  // end head: 33 heads (what sfdisk writes for a small image)
+  p[6] = 32;  // end sector
+  p[12] = 0x00;
+  p[13] = 0xF8;
+  p[14] = 0x01;  // 129024 sectors
+  EXPECT_EQ(guess_bios_translation(mbr, small), boot::TRANS_LARGE);
+  EXPECT_EQ(guess_bios_translation(mbr, big / 2), boot::TRANS_LARGE);  // 4161 * 16 <= 131072
+  EXPECT_EQ(guess_bios_translation(mbr, big), boot::TRANS_LBA);        // 8322 * 16 > 131072
+  p[5] = 15;  // a table written for 16 heads: that geometry, no translation
+  EXPECT_EQ(guess_bios_translation(mbr, big / 2), boot::TRANS_NONE);
+  EXPECT_EQ(guess_bios_translation(mbr, big), boot::TRANS_LBA);  // 16384 cylinders: no guess
 }
 
 }  // namespace

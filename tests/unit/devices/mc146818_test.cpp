@@ -194,6 +194,19 @@ TEST_F(Rtc, IndexPortKeepsTheNmiMask) {
   EXPECT_EQ(bus.io_read(0x70, 1), 0xFFu);
 }
 
+// QEMU's encoding of -boot order=cad and of the disks' translation.
+TEST_F(Rtc, CmosBootOrderAndTranslation) {
+  const std::array<uint8_t, 3> order = {boot::DISK, boot::CDROM, boot::FLOPPY};
+  rtc.set_boot_order(order);
+  EXPECT_EQ(rd(0x3D), 0x32);
+  EXPECT_EQ(rd(0x38), 0x10);
+  rtc.set_disk_translation(0, boot::TRANS_LARGE);
+  rtc.set_disk_translation(2, boot::TRANS_LBA);
+  EXPECT_EQ(rd(0x39), 0x12);
+  rtc.set_disk_translation(0, boot::TRANS_NONE);
+  EXPECT_EQ(rd(0x39), 0x10);
+}
+
 TEST_F(Rtc, CmosMemoryDiskFieldsAndChecksum) {
   rtc.set_memory_size(32u << 20);
   EXPECT_EQ(rd(0x15) | rd(0x16) << 8, 640);
@@ -201,7 +214,7 @@ TEST_F(Rtc, CmosMemoryDiskFieldsAndChecksum) {
   EXPECT_EQ(rd(0x30) | rd(0x31) << 8, 31 * 1024);
   EXPECT_EQ(rd(0x34) | rd(0x35) << 8, 256);  // 16 MiB in 64 KiB units
   rtc.set_memory_size(128u << 20);
-  EXPECT_EQ(rd(0x17) | rd(0x18) << 8, 0xFC00);  // capped at 63 MiB
+  EXPECT_EQ(rd(0x17) | rd(0x18) << 8, 0xFFFF);  // capped at 64 MiB - 1 KiB, as QEMU
   EXPECT_EQ(rd(0x34) | rd(0x35) << 8, 112 * 16);
   rtc.set_disk(0, 1024, 16, 63);
   EXPECT_EQ(rd(0x12), 0xF0);

@@ -220,7 +220,7 @@ TEST_F(Cli, BadValues) {
   EXPECT_EQ(error_of(with_kernel({"--engine=fast"})),
             "popek: --engine fast: unknown engine (use interp or jit)");
   EXPECT_EQ(error_of(with_kernel({"-device", "e1000"})),
-            "popek: -device e1000: unsupported device 'e1000' (popek has isa-debug-exit only)");
+            "popek: -device e1000: unsupported device 'e1000' (popek has isa-debug-exit and isa-debugcon)");
   EXPECT_EQ(error_of(with_kernel({"-device", "isa-debug-exit,irq=5"})),
             "popek: -device isa-debug-exit,irq=5: unknown property 'irq' (use iobase=N, iosize=N)");
   EXPECT_EQ(error_of(with_kernel({"-device", "isa-debug-exit,iobase=zz"})),
@@ -249,6 +249,55 @@ TEST_F(Cli, LockstepIsLongFormOnlyAndRunsTheJit) {
   EXPECT_NE(help.find("\n  --lockstep  "), std::string::npos) << help;
 }
 
+// Neither -kernel nor -bios: SeaBIOS, or one line naming the package when it is missing.
+TEST_F(Cli, DefaultFirmware) {
+  const std::string bios = files.write("bios.bin", std::string(131072, '\0'));
+  const CliResult r = parse_cli({"-m", "32"}, bios);
+  ASSERT_FALSE(r.exit) << r.error;
+  EXPECT_EQ(r.config.bios_path, bios);
+  EXPECT_EQ(r.config.boot_order, "cad");
+  const std::string missing = files.path_for("no-bios.bin");
+  const CliResult m = parse_cli({}, missing);
+  EXPECT_TRUE(m.exit);
+  EXPECT_EQ(m.error, "popek: no -kernel or -bios given, and the default firmware " + missing +
+                         " is missing (install Debian's seabios package)");
+  EXPECT_EQ(parse_cli({"-kernel", kernel}, missing).config.bios_path, "");
+}
+
+TEST_F(Cli, BootOrder) {
+  EXPECT_EQ(parse_cli(with_kernel({"-boot", "order=c"})).config.boot_order, "c");
+  EXPECT_EQ(parse_cli(with_kernel({"-boot", "dc"})).config.boot_order, "dc");
+  EXPECT_EQ(parse_cli(with_kernel({"-boot", "order=ca,menu=off"})).config.boot_order, "ca");
+  EXPECT_EQ(error_of(with_kernel({"-boot", "order=x"})),
+            "popek: -boot order=x: invalid boot device 'x' (use a, c, d or n)");
+  EXPECT_EQ(error_of(with_kernel({"-boot", "order=cc"})), "popek: -boot order=cc: boot device 'c' given twice");
+  EXPECT_EQ(error_of(with_kernel({"-boot", "order=acdn"})),
+            "popek: -boot order=acdn: give one to three boot devices (a, c, d, n)");
+  EXPECT_EQ(error_of(with_kernel({"-boot", "splash=x.jpg"})),
+            "popek: -boot splash=x.jpg: unknown property 'splash' (use order=DRIVES)");
+}
+
+// QEMU's spelling of SeaBIOS's log port: -chardev file,id=d,path=X -device isa-debugcon,...
+TEST_F(Cli, IsaDebugconWithChardev) {
+  const std::string log = files.path_for("seabios.log");
+  const CliResult r = parse_cli(with_kernel(
+      {"-chardev", "file,id=d,path=" + log, "-device", "isa-debugcon,iobase=0x402,chardev=d"}));
+  ASSERT_FALSE(r.exit) << r.error;
+  EXPECT_EQ(r.config.debugcon, "file:" + log);
+  EXPECT_EQ(r.config.debugcon_iobase, 0x402);
+  const CliResult s = parse_cli(with_kernel({"-chardev", "stdio,id=o", "-device", "isa-debugcon,chardev=o"}));
+  ASSERT_FALSE(s.exit) << s.error;
+  EXPECT_EQ(s.config.debugcon, "stdio");
+  EXPECT_EQ(s.config.debugcon_iobase, 0xE9);
+  EXPECT_EQ(error_of(with_kernel({"-device", "isa-debugcon,chardev=x"})),
+            "popek: -device isa-debugcon,chardev=x: no -chardev with id 'x'");
+  EXPECT_EQ(error_of(with_kernel({"-chardev", "file,id=d"})), "popek: -chardev file,id=d: missing path=");
+  EXPECT_EQ(error_of(with_kernel({"-chardev", "socket,id=d"})),
+            "popek: -chardev socket,id=d: unsupported backend 'socket' (use file, stdio or null)");
+  EXPECT_EQ(error_of(with_kernel({"-debugcon", "stdio", "-chardev", "null,id=n", "-device", "isa-debugcon,chardev=n"})),
+            "popek: -device isa-debugcon,chardev=n: popek has one debug console, already given (-debugcon or isa-debugcon)");
+}
+
 TEST_F(Cli, RepeatedOptionIsAnError) {
   const std::string e = error_of({"-kernel", kernel, "-kernel", kernel});
   EXPECT_NE(e.find("kernel"), std::string::npos) << e;
@@ -260,8 +309,6 @@ TEST_F(Cli, UnknownOptionAndMissingValue) {
 }
 
 TEST_F(Cli, GuestFiles) {
-  EXPECT_EQ(error_of({}), "popek: no guest to run: give -kernel FILE or -bios FILE");
-  EXPECT_EQ(error_of({"-m", "32"}), "popek: no guest to run: give -kernel FILE or -bios FILE");
   const std::string missing = files.path_for("missing.elf");
   EXPECT_EQ(error_of({"-kernel", missing}),
             "popek: -kernel " + missing + ": No such file or directory");

@@ -2,6 +2,7 @@
 // and without -no-reboot, host signals. Needs the interpreter (cpu/).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cstring>
 #include <fstream>
@@ -158,6 +159,43 @@ TEST_F(MachineRun, BiosStartsAtTheResetVector) {
   EXPECT_EQ(m.cpu().s.eip, 0xFFF0u);
   EXPECT_EQ(m.run(), 0);
   EXPECT_EQ(m.cpu().s.eip, 0xFFF1u);
+}
+
+
+// A SeaBIOS-sized firmware: it reads fw_cfg, logs through isa-debugcon at 0x402 and
+// writes into its own copy below 1 MiB (RAM, as on QEMU isapc); a reset reloads the copy.
+TEST_F(MachineRun, LargeBiosRunsFromWritableCopyAndSeesFwCfg) {
+  MachineConfig c;
+  c.ram_size = 2u << 20;
+  Bytes rom(128 * 1024, 0xF4);
+  const Bytes code = {
+      0xB8, 0x00, 0x00,                    // mov ax, 0 (fw_cfg signature)
+      0xBA, 0x10, 0x05, 0xEF,              // mov dx, 0x510; out dx, ax
+      0xBA, 0x11, 0x05, 0xEC,              // mov dx, 0x511; in al, dx
+      0xBA, 0x02, 0x04, 0xEE,              // mov dx, 0x402; out dx, al
+      0x2E, 0xC6, 0x06, 0x00, 0x80, 'W',   // mov byte [cs:0x8000], 'W'
+      0xB0, 0x00, 0xE6, 0xF4,              // mov al, 0; out 0xF4, al
+  };
+  std::copy(code.begin(), code.end(), rom.begin() + 0x10000);   // F000:0000
+  const Bytes reset = {0xEA, 0x00, 0x00, 0x00, 0xF0};          // jmp F000:0000
+  std::copy(reset.begin(), reset.end(), rom.begin() + 0x1FFF0);
+  c.bios_path = files.write("bios.bin", rom);
+  c.serial = "none";
+  debugcon_path = files.path_for("debugcon.txt");
+  c.debugcon = "file:" + debugcon_path;
+  c.debugcon_iobase = 0x402;
+  c.boot_order = "dc";
+  {
+    Machine m(c);
+    EXPECT_EQ(m.run(), 1);
+    EXPECT_EQ(m.bus().read_phys(0xF8000, 1), static_cast<uint32_t>('W'));
+    m.boot();
+    EXPECT_EQ(m.bus().read_phys(0xF8000, 1), 0xF4u);
+    EXPECT_EQ(m.rtc().cmos(0x3D), 0x23);
+    const Bytes ram = m.fw_cfg().item(devices::fw_cfg::RAM_SIZE);
+    EXPECT_EQ(ram, (Bytes{0, 0, 0x20, 0, 0, 0, 0, 0}));
+  }
+  EXPECT_EQ(slurp(debugcon_path), "Q");
 }
 
 }  // namespace
