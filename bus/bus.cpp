@@ -89,6 +89,9 @@ const uint8_t* Bus::rom_ptr(uint32_t phys) const {
 
 // One log event per access (at its first byte that is neither RAM nor ROM), not per byte.
 uint32_t Bus::read_phys(uint32_t phys, unsigned size) {
+  if (video_ && phys >= kVideoWindow && phys + size <= kVideoWindowEnd) {
+    return video_->mem_read(phys - kVideoWindow, size);
+  }
   uint32_t v = 0;
   bool logged = false;
   for (unsigned i = 0; i < size; ++i) {
@@ -98,6 +101,8 @@ uint32_t Bus::read_phys(uint32_t phys, unsigned size) {
       b = *p;
     } else if (const uint8_t* r = rom_ptr(a)) {
       b = *r;
+    } else if (video_ && a >= kVideoWindow && a < kVideoWindowEnd) {
+      b = static_cast<uint8_t>(video_->mem_read(a - kVideoWindow, 1));
     } else {
       if (!logged && !(a >= kLegacyHoleStart && a < kLegacyHoleEnd)) {
         log_.guest_error("unassigned-mem-read", "read of unassigned physical memory at 0x%08x: all ones",
@@ -112,11 +117,19 @@ uint32_t Bus::read_phys(uint32_t phys, unsigned size) {
 }
 
 void Bus::write_phys(uint32_t phys, unsigned size, uint32_t value) {
+  if (video_ && phys >= kVideoWindow && phys + size <= kVideoWindowEnd) {
+    video_->mem_write(phys - kVideoWindow, size, value);
+    return;
+  }
   bool logged = false;
   for (unsigned i = 0; i < size; ++i) {
     const uint32_t a = phys + i;
     if (uint8_t* p = ram_ptr(a)) {
       *p = static_cast<uint8_t>(value >> (8 * i));
+      continue;
+    }
+    if (video_ && a >= kVideoWindow && a < kVideoWindowEnd) {
+      video_->mem_write(a - kVideoWindow, 1, (value >> (8 * i)) & 0xFF);
       continue;
     }
     if (logged) continue;
@@ -127,8 +140,8 @@ void Bus::write_phys(uint32_t phys, unsigned size, uint32_t value) {
       log_.guest_error("unassigned-mem-write", "write to unassigned physical memory at 0x%08x ignored",
                        a);
     } else {
-      log_.unimp("vga-hole-write", "write to the legacy video hole at 0x%08x ignored (no VGA yet)",
-                 a);
+      log_.guest_error("vga-hole-write", "write to the legacy video window at 0x%08x ignored "
+                       "(this machine has no VGA: -vga none)", a);
     }
   }
 }

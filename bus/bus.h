@@ -44,6 +44,9 @@ class Bus {
   uint8_t* ram_ptr(uint32_t phys);
   const uint8_t* rom_ptr(uint32_t phys) const;
   void map_bios(std::vector<uint8_t> image);
+  // The legacy video window 0xA0000-0xBFFFF (a VGA's memory); unmapped, it reads all ones.
+  static constexpr uint32_t kVideoWindow = 0xA0000, kVideoWindowEnd = 0xC0000;
+  void map_video(MmioDevice* dev) { video_ = dev; }
   // Whether the copy below 1 MiB is writable RAM (an image of kShadowMinSize or more).
   static constexpr uint32_t kShadowMinSize = 128 * 1024;
   bool bios_shadowed() const { return bios_shadowed_; }
@@ -123,6 +126,7 @@ class Bus {
   bool a20_ = true;
   std::vector<Device*> devices_;
   std::vector<Device*> io_map_;  // 65536 entries
+  MmioDevice* video_ = nullptr;
   std::unique_ptr<Device> unassigned_;
   StopReason stop_ = StopReason::None;
   int exit_status_ = 0;

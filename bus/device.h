@@ -16,4 +16,13 @@ class Device {
   virtual void io_write(uint16_t port, unsigned size, uint32_t value) = 0;
 };
 
+// A device's memory-mapped registers or memory, the same read/write shape as its ports:
+// `offset` from the start of its window, size 1, 2 or 4, little-endian.
+class MmioDevice {
+ public:
+  virtual ~MmioDevice() = default;
+  virtual uint32_t mem_read(uint32_t offset, unsigned size) = 0;
+  virtual void mem_write(uint32_t offset, unsigned size, uint32_t value) = 0;
+};
+
 }  // namespace popek::bus

@@ -81,7 +81,7 @@ struct VgaFrame {
   std::vector<uint8_t> rgb;
 };
 
-class Vga final : public bus::Device {
+class Vga final : public bus::Device, public bus::MmioDevice {
  public:
   static constexpr uint32_t kWindowBase = 0xA0000, kWindowSize = 0x20000;
 
@@ -92,8 +92,8 @@ class Vga final : public bus::Device {
   uint32_t io_read(uint16_t port, unsigned size) override;
   void io_write(uint16_t port, unsigned size, uint32_t value) override;
   // The memory window: `offset` from 0xA0000; sizes 1, 2, 4 (little-endian bytes).
-  uint32_t mem_read(uint32_t offset, unsigned size);
-  void mem_write(uint32_t offset, unsigned size, uint32_t value);
+  uint32_t mem_read(uint32_t offset, unsigned size) override;
+  void mem_write(uint32_t offset, unsigned size, uint32_t value) override;
 
   // --- the display side
   // The current screen. `blink_on`: the phase of blinking text and of the cursor.

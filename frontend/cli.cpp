@@ -1,4 +1,5 @@
 #include "frontend/cli.h"
+#include "frontend/monitor.h"
 
 #include <sys/stat.h>
 
@@ -48,7 +49,9 @@ constexpr OptionSpec kOptions[] = {
     {"snapshot", "snapshot", false, "keep disk writes in memory; never write the images"},
     {"rtc", "rtc", true, "base=utc|localtime|YYYY-MM-DDTHH:MM:SS (default utc)"},
     {"icount", "icount", true, "shift=N[,sleep=on|off]: 2^N ns of guest time per instruction (default 3)"},
-    {"nographic", "nographic", false, "accepted for QEMU compatibility (popek has no display)"},
+    {"vga", "vga", true, "display adapter: std (a VGA, the default) or none"},
+    {"monitor", "monitor", true, "human monitor: stdio, unix:PATH,server,nowait or none (default none)"},
+    {"nographic", "nographic", false, "accepted for QEMU compatibility (popek opens no window; screendump shows the VGA)"},
     {"no-reboot", "no-reboot", false, "exit instead of resetting when the guest resets"},
     {"d", "debug", true, "log channels, comma separated (-d help lists them)"},
     {"D", "logfile", true, "write -d output to FILE instead of stderr"},
@@ -610,6 +613,20 @@ CliResult parse_cli(const std::vector<std::string>& raw, const std::string& defa
     const std::string err = parse_boot(str("boot"), c);
     if (!err.empty()) return fail(err);
   }
+  if (vm.count("vga")) {
+    const std::string v = str("vga");
+    if (v == "std") c.vga = true;
+    else if (v == "none") c.vga = false;
+    else return fail("popek: -vga " + v + ": expected std or none");
+  }
+  if (vm.count("monitor")) {
+    c.monitor = str("monitor");
+    if (!valid_monitor_spec(c.monitor))
+      return fail("popek: -monitor " + c.monitor + ": expected stdio, none or unix:PATH,server,nowait");
+    if (c.monitor == "stdio" && (c.serial == "stdio" || c.debugcon == "stdio"))
+      return fail("popek: -monitor stdio: standard input and output already belong to the serial console "
+                  "or debugcon (use -serial none or -serial file:PATH)");
+  }
   c.no_reboot = vm.count("no-reboot") > 0;
   c.pg_report = vm.count("pg-report") > 0;
   c.stats = vm.count("stats") > 0;
@@ -618,6 +635,8 @@ CliResult parse_cli(const std::vector<std::string>& raw, const std::string& defa
     if (vm.count("engine") && c.engine != Engine::Jit)
       return fail("popek: --lockstep compares the JIT with the interpreter: use it with --engine=jit");
     c.engine = Engine::Jit;
+    if (c.monitor != "none")
+      return fail("popek: -monitor cannot be used with --lockstep (its keys would reach one machine only)");
   }
   if (vm.count("kernel")) c.kernel_path = str("kernel");
   if (vm.count("bios")) c.bios_path = str("bios");

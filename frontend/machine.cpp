@@ -1,4 +1,5 @@
 #include "frontend/machine.h"
+#include "frontend/monitor.h"
 
 #include <algorithm>
 #include <chrono>
@@ -81,12 +82,27 @@ Machine::Machine(const MachineConfig& cfg, InputMirror mirror)
   rtc_ = std::make_unique<devices::Mc146818>(bus_, rtc_start_time(cfg_));
   rtc_->set_memory_size(cfg_.ram_size);
   kbc_ = std::make_unique<devices::I8042>(bus_);
+  if (cfg_.vga) {
+    vga_ = std::make_unique<devices::Vga>(bus_);
+    bus_.map_video(vga_.get());
+  }
   fpu_port_ = std::make_unique<CoprocessorPort>(bus_, cpu_);
   dma_ = std::make_unique<devices::I8237>(bus_);
   pci_ = std::make_unique<devices::PciAbsent>(bus_);
   fw_cfg_ = std::make_unique<devices::FwCfg>(bus_);
-  // popek has no display: the firmware's console is COM1, as QEMU's -nographic.
+  // popek opens no window: the firmware's console is COM1 too, as under QEMU's -nographic
+  // (SeaBIOS then writes to the VGA and to COM1).
   devices::add_pc_items(*fw_cfg_, cfg_.ram_size, true);
+  if (vga_ && !cfg_.bios_path.empty()) {
+    // The VGA BIOS, as QEMU hands it to SeaBIOS (which copies it to 0xC0000 and runs it).
+    std::vector<uint8_t> rom;
+    try {
+      rom = read_image("-vga std: the VGA BIOS", cfg_.vga_bios_path);
+    } catch (const LoadError& e) {
+      throw LoadError(std::string(e.what()) + " (install Debian's seabios package, or use -vga none)");
+    }
+    fw_cfg_->add_file("vgaroms/vgabios.bin", std::move(rom));
+  }
   rtc_->set_boot_order(boot_devices(cfg_.boot_order));
   serial_out_ = devices::open_backend(cfg_.serial);
   link_input(*serial_out_, 0);
@@ -229,6 +245,10 @@ int Machine::run() {
 std::optional<Machine::RunStep> Machine::look_at_host() {
   if (!host || !host->wanted.exchange(0, std::memory_order_acquire)) return std::nullopt;
   serial_out_->pump();  // Ctrl-A x works even when the guest is not reading
+  if (monitor) {
+    monitor->poll();
+    if (monitor->quit_requested()) return finished(0, {}, true);
+  }
   flush_output();
   if (const int sig = host->signal.load(std::memory_order_relaxed)) return finished(128 + sig, {}, true);
   if (serial_out_->quit_requested()) return finished(0, {}, true);

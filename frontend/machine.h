@@ -36,6 +36,8 @@
 
 namespace popek::frontend {
 
+class Monitor;
+
 // CMOS boot nibbles (devices::boot) of QEMU's -boot order letters ("cad").
 std::array<uint8_t, 3> boot_devices(const std::string& order);
 
@@ -91,6 +93,8 @@ class Machine {
   // ends the run if a signal arrived. nullptr: the host is never looked at (tests, the
   // shadow machine of --lockstep).
   HostAttention* host = nullptr;
+  // The human monitor, polled when the host is looked at (nullptr: none).
+  Monitor* monitor = nullptr;
 
   // Power-on state: CPU reset, A20 on, devices reset, the -kernel image loaded again
   // (RAM and the ROM keep their contents, as across a PC reset).

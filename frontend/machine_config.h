@@ -33,6 +33,12 @@ struct MachineConfig {
   // BIOS boot order, first to last, in QEMU's letters: a floppy, c disk, d CD-ROM,
   // n network (-boot order=; QEMU's PC default "cad").
   std::string boot_order = "cad";
+  // A VGA adapter (-vga std, QEMU's isapc default) or none (-vga none). With a firmware,
+  // its BIOS (SeaBIOS's VGA ROM) goes to the firmware through fw_cfg as vgaroms/vgabios.bin.
+  bool vga = true;
+  std::string vga_bios_path = "/usr/share/seabios/vgabios-isavga.bin";
+  // The human monitor (-monitor): none, stdio or unix:PATH,server,nowait.
+  std::string monitor = "none";
   // Initial ramdisk (Linux) or first module (multiboot) (-initrd), or empty.
   std::string initrd_path;
   // Kernel command line after the kernel's path (-append).

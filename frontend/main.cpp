@@ -12,6 +12,7 @@
 #include "frontend/host_attention.h"
 #include "frontend/lockstep.h"
 #include "frontend/machine.h"
+#include "frontend/monitor.h"
 #include "frontend/report.h"
 
 namespace {
@@ -59,6 +60,11 @@ int run(int argc, char** argv) {
       }
     }
     if (trace) m.bus().log().out = trace;
+    std::unique_ptr<Monitor> monitor;
+    if (cfg.monitor != "none") {
+      monitor = std::make_unique<Monitor>(m, cfg.monitor);
+      m.monitor = monitor.get();
+    }
     install_signal_handlers();
     m.host = &g_host;
     // How often the run loop looks at the host when nothing else asks: output flushing,

@@ -264,6 +264,21 @@ TEST_F(Cli, DefaultFirmware) {
   EXPECT_EQ(parse_cli({"-kernel", kernel}, missing).config.bios_path, "");
 }
 
+TEST_F(Cli, VgaAndMonitor) {
+  EXPECT_TRUE(parse_cli(with_kernel({})).config.vga);
+  EXPECT_FALSE(parse_cli(with_kernel({"-vga", "none"})).config.vga);
+  EXPECT_EQ(error_of(with_kernel({"-vga", "cirrus"})), "popek: -vga cirrus: expected std or none");
+  EXPECT_EQ(parse_cli(with_kernel({"-monitor", "unix:/tmp/m.sock,server,nowait"})).config.monitor,
+            "unix:/tmp/m.sock,server,nowait");
+  EXPECT_EQ(parse_cli(with_kernel({"-serial", "none", "-monitor", "stdio"})).config.monitor, "stdio");
+  EXPECT_EQ(error_of(with_kernel({"-monitor", "tcp::4444"})),
+            "popek: -monitor tcp::4444: expected stdio, none or unix:PATH,server,nowait");
+  EXPECT_NE(error_of(with_kernel({"-monitor", "stdio"})).find("already belong to the serial console"),
+            std::string::npos);
+  EXPECT_NE(error_of(with_kernel({"--lockstep", "-serial", "none", "-monitor", "stdio"})).find("--lockstep"),
+            std::string::npos);
+}
+
 TEST_F(Cli, BootOrder) {
   EXPECT_EQ(parse_cli(with_kernel({"-boot", "order=c"})).config.boot_order, "c");
   EXPECT_EQ(parse_cli(with_kernel({"-boot", "dc"})).config.boot_order, "dc");

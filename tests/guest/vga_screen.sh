@@ -1,0 +1,83 @@
+#!/bin/bash
+# A boot sector on the VGA, seen through the monitor as a QEMU user sees it: the disk
+# boots through the BIOS, the guest draws in text mode through INT 10h and directly,
+# reads a key typed with `sendkey`, then draws in mode 13h. At each stage the test takes
+# screen dumps (PPM, PNG, text) and compares them with the expected ones: the text of
+# the screen, and the SHA-256 of the PPMs (QEMU's own dumps of the same program have the
+# same hashes: run with "qemu", this script is the witness).
+#
+# usage: vga_screen.sh popek|popek-interp|qemu EMULATOR DISK_IMAGE EXPECTED_PREFIX OUTDIR
+set -u
+if [ $# -ne 5 ]; then
+  echo "usage: $0 popek|popek-interp|qemu EMULATOR DISK_IMAGE EXPECTED_PREFIX OUTDIR" >&2
+  exit 2
+fi
+kind=$1 emu=$2 disk=$3 expected=$4 out=$5
+rm -rf "$out"
+mkdir -p "$out"
+case $kind in
+  popek) cmd=("$emu" -m 32 -monitor stdio -serial none -hda "$disk") ;;
+  popek-interp) cmd=("$emu" --engine=interp -m 32 -monitor stdio -serial none -hda "$disk") ;;
+  qemu) cmd=("$emu" -M isapc -m 32 -display none -monitor stdio -serial none -hda "$disk") ;;
+  *) echo "unknown kind $kind" >&2; exit 2 ;;
+esac
+fifo=$out/monitor.in
+mkfifo "$fifo"
+"${cmd[@]}" -debugcon file:"$out/debugcon.txt" <"$fifo" >"$out/monitor.out" 2>"$out/stderr.txt" &
+pid=$!
+exec 3>"$fifo"
+fails=0
+fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+# Wait (at most 60 s) for a marker line from the guest on the debug console.
+wait_marker() {
+  for _ in $(seq 1 3000); do
+    grep -qx "$1" "$out/debugcon.txt" 2>/dev/null && return 0
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.02
+  done
+  fail "no marker '$1' from the guest"
+  return 1
+}
+if wait_marker T; then
+  echo "screendump $out/text.ppm" >&3
+  [ "$kind" = qemu ] || echo "screendump $out/text.txt" >&3
+  [ "$kind" = qemu ] || echo "screendump $out/text.png" >&3
+  echo "sendkey shift-a" >&3
+fi
+if wait_marker K; then
+  echo "screendump $out/key.ppm" >&3
+  echo "sendkey ret" >&3
+fi
+if wait_marker G; then
+  echo "screendump $out/g13.ppm" >&3
+  [ "$kind" = qemu ] || echo "screendump $out/g13.png" >&3
+fi
+echo quit >&3
+exec 3>&-
+for _ in $(seq 1 500); do kill -0 "$pid" 2>/dev/null || break; sleep 0.02; done
+if kill -0 "$pid" 2>/dev/null; then
+  kill -KILL "$pid"
+  fail "the emulator did not quit"
+fi
+wait "$pid" 2>/dev/null
+for shot in text key g13; do
+  want=$(cat "$expected.$shot.sha256")
+  got=$(sha256sum "$out/$shot.ppm" 2>/dev/null | cut -d' ' -f1)
+  if [ "$got" = "$want" ]; then echo "ok $shot.ppm"; else fail "$shot.ppm: sha256 ${got:-missing}, want $want"; fi
+done
+if [ "$kind" != qemu ]; then
+  if diff -u "$expected.screen.txt" "$out/text.txt"; then echo "ok text.txt"; else fail "text.txt differs"; fi
+  for png in text g13; do
+    if [ "$(head -c 8 "$out/$png.png" 2>/dev/null | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ]; then
+      echo "ok $png.png"
+    else
+      fail "$png.png is not a PNG"
+    fi
+  done
+  if [ -s "$out/stderr.txt" ]; then
+    echo "stderr:"; cat "$out/stderr.txt"
+    fail "the emulator wrote to stderr"
+  fi
+fi
+[ "$fails" -eq 0 ] || { echo "monitor output:"; cat "$out/monitor.out"; exit 1; }
+echo PASS
