@@ -130,7 +130,11 @@ expect "disk size $disk_sectors sectors"
 expect "disk sha256 $disk_sha"
 [ -n "$grub" ] || expect "disk read ok"
 if [ -n "$grub" ]; then
-  for line in "SeaBIOS (version" "Booting from Hard Disk..." "Welcome to GRUB!" "GRUB: loading /boot/vmlinuz with $grub"; do
+  # SeaBIOS's console is COM1 too; another firmware given with -bios (the Bochs BIOS)
+  # writes to the VGA only, and GRUB reaches the serial port once grub.cfg moves it there.
+  lines=("SeaBIOS (version" "Booting from Hard Disk..." "Welcome to GRUB!")
+  for a in "${extra[@]}"; do [ "$a" = -bios ] && lines=(); done
+  for line in "${lines[@]}" "GRUB: loading /boot/vmlinuz with $grub"; do
     if grep -qF "$line" "$tmp/console"; then echo "ok: console shows: $line"
     else echo "MISSING on the console: $line"; fails=$((fails + 1)); fi
   done
@@ -145,7 +149,7 @@ orig="$(dd if="$tmp/disk.orig" bs=512 count=4096 2>/dev/null | cat - <(dd if="$t
 if [ "$rest" = "$orig" ]; then echo "ok: the rest of the image is unchanged"
 else echo "FAIL: sectors other than 4096 changed"; fails=$((fails + 1)); fi
 
-what="Linux boot test${grub:+ through SeaBIOS and GRUB ($grub)}"
+what="Linux boot test${grub:+ through the BIOS and GRUB ($grub)}"
 if [ "$fails" = 0 ]; then echo "PASS: $what on $mode ($((end - start)) s)"; exit 0; fi
 echo "FAIL: $fails check(s) failed on $mode"
 exit 1
