@@ -81,6 +81,9 @@ struct Counters {
   uint64_t resets = 0;        // triple faults (the machine stops: -no-reboot)
   uint64_t cut = 0;           // runs stopped by the SoftLimit (no instruction retired, or long REPs)
   uint64_t idle = 0;          // runs that halted waiting for an interrupt that never came
+  // Where the streams got to (the interpreter's run), and what the JIT did with them.
+  uint64_t end_real = 0, end_cpl3 = 0, end_paging = 0;
+  uint64_t jit_blocks = 0, jit_block_runs = 0;
 };
 
 class Fuzzer {
@@ -94,16 +97,19 @@ class Fuzzer {
 };
 
 // The fuzzers (insn_fuzzer.cpp, device_fuzzer.cpp, loader_fuzzer.cpp). `budget` is the
-// instruction budget of one run (both engines for the instruction fuzzer).
-Fuzzer* make_insn_fuzzer(uint64_t budget, double soft_limit);
+// instruction budget of one run (both engines for the instruction fuzzer). With
+// `plant_difference` the instruction fuzzer changes EAX of the JIT's machine after every
+// run: the harness's test that the engine comparison can fail.
+Fuzzer* make_insn_fuzzer(uint64_t budget, double soft_limit, bool plant_difference = false);
 Fuzzer* make_device_fuzzer();
 Fuzzer* make_loader_fuzzer(uint64_t budget, double soft_limit);
 
 // A bound on the host time of one guest run, for the runs an instruction budget does not
 // bound: a guest whose exceptions keep being delivered without an instruction retiring
 // (every handler faults at once) freezes the instruction count and so virtual time; a
-// REP string counts one instruction per 4,096 iterations. arm() starts a host timer that
-// ticks every few milliseconds: after `seconds`, or after two ticks in which `*progress`
+// REP string counts one instruction per 4,096 iterations. arm() starts a timer of the
+// process's CPU time (so that a busy host does not cut more runs) that ticks every
+// millisecond: after `seconds`, or after two ticks in which `*progress`
 // (the retired-instruction count) did not move, the flag (a Machine's stop_signal) is set
 // and the machine stops at its next block boundary, as on SIGTERM. Runs cut short this
 // way are timing-dependent: they are counted and their state is checked, but the

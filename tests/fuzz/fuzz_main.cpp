@@ -80,15 +80,15 @@ uint64_t g_last = 0;
 int g_still = 0;
 long g_ticks_left = 0;
 
-void on_alarm(int) {
-  if (--g_ticks_left <= 0) g_soft_stop = SIGALRM;
+void on_tick(int) {
+  if (--g_ticks_left <= 0) g_soft_stop = SIGPROF;
   if (!g_progress) return;
   const uint64_t now = *g_progress;
   if (now != g_last) {
     g_last = now;
     g_still = 0;
   } else if (++g_still >= 2) {
-    g_soft_stop = SIGALRM;
+    g_soft_stop = SIGPROF;
   }
 }
 }  // namespace
@@ -98,10 +98,10 @@ void SoftLimit::arm(double seconds, const uint64_t* progress) {
   if (!installed) {
     struct sigaction sa;
     std::memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_alarm;
+    sa.sa_handler = on_tick;
     sa.sa_flags = SA_RESTART;
     sigemptyset(&sa.sa_mask);
-    sigaction(SIGALRM, &sa, nullptr);
+    sigaction(SIGPROF, &sa, nullptr);
     installed = true;
   }
   g_soft_stop = 0;
@@ -112,12 +112,12 @@ void SoftLimit::arm(double seconds, const uint64_t* progress) {
   itimerval t{};
   t.it_value.tv_usec = kTickUs;
   t.it_interval.tv_usec = kTickUs;
-  setitimer(ITIMER_REAL, &t, nullptr);
+  setitimer(ITIMER_PROF, &t, nullptr);
 }
 
 void SoftLimit::disarm() {
   itimerval t{};
-  setitimer(ITIMER_REAL, &t, nullptr);
+  setitimer(ITIMER_PROF, &t, nullptr);
   g_progress = nullptr;
 }
 
@@ -159,7 +159,7 @@ struct Options {
   uint64_t runs = 1000;      // cases per fuzzer
   uint64_t first = 0;        // index of the first case
   double time_limit = 0;     // seconds for the whole campaign; 0: none
-  uint64_t budget = 1000;    // instructions per run of a stream
+  uint64_t budget = 600;     // instructions per run of a stream
   uint64_t loader_budget = 20000;
   double timeout = 10;       // host seconds before a case is a hang
   double soft_limit = 0.02;  // host seconds of one guest run (SoftLimit)
@@ -168,6 +168,7 @@ struct Options {
   std::string replay;
   bool fork = true;
   bool quiet = false;
+  bool plant_difference = false;
 };
 
 const char* kUsage =
@@ -177,7 +178,7 @@ const char* kUsage =
     "  --runs=N          cases per fuzzer (default 1000)\n"
     "  --first=K         index of the first case (default 0): slices of one campaign\n"
     "  --time=SECONDS    stop after this long, whatever is left (default: no limit)\n"
-    "  --budget=N        instructions per engine per stream (default 1000)\n"
+    "  --budget=N        instructions per engine per stream (default 600)\n"
     "  --loader-budget=N instructions run after a guest image loads (default 20000)\n"
     "  --timeout=SECONDS host time after which a case is a hang (default 10)\n"
     "  --soft-limit=S    host time after which a guest run is stopped and not compared (0.02)\n"
@@ -185,7 +186,8 @@ const char* kUsage =
     "  --findings=DIR    where reproducers go (default fuzz-findings)\n"
     "  --replay FILE     run one reproducer in this process and report\n"
     "  --no-fork         run the cases in this process (no crash/hang recovery)\n"
-    "  --quiet           no progress lines\n";
+    "  --quiet           no progress lines\n"
+    "  --plant-difference  (harness test) change the JIT machine's EAX after every stream\n";
 
 bool parse(int argc, char** argv, Options& o) {
   for (int i = 1; i < argc; ++i) {
@@ -221,6 +223,7 @@ bool parse(int argc, char** argv, Options& o) {
       else if (val("--replay", v)) o.replay = v;
       else if (a == "--no-fork") o.fork = false;
       else if (a == "--quiet") o.quiet = true;
+      else if (a == "--plant-difference") o.plant_difference = true;
       else if (a == "-h" || a == "--help") {
         fputs(kUsage, stdout);
         exit(0);
@@ -237,7 +240,7 @@ bool parse(int argc, char** argv, Options& o) {
 }
 
 std::unique_ptr<Fuzzer> make(const std::string& name, const Options& o) {
-  if (name == "insn") return std::unique_ptr<Fuzzer>(make_insn_fuzzer(o.budget, o.soft_limit));
+  if (name == "insn") return std::unique_ptr<Fuzzer>(make_insn_fuzzer(o.budget, o.soft_limit, o.plant_difference));
   if (name == "device") return std::unique_ptr<Fuzzer>(make_device_fuzzer());
   if (name == "loader") return std::unique_ptr<Fuzzer>(make_loader_fuzzer(o.loader_budget, o.soft_limit));
   if (name == "selftest") return std::make_unique<SelfTestFuzzer>();
@@ -413,6 +416,8 @@ int campaign(const Options& o) {
     all.streams += c.streams, all.inputs += c.inputs, all.guest_insns += c.guest_insns;
     all.rejected += c.rejected, all.fatal_stops += c.fatal_stops, all.resets += c.resets;
     all.cut += c.cut, all.idle += c.idle;
+    all.end_real += c.end_real, all.end_cpl3 += c.end_cpl3, all.end_paging += c.end_paging;
+    all.jit_blocks += c.jit_blocks, all.jit_block_runs += c.jit_block_runs;
   }
   const uint64_t findings = sh->findings;
   printf("popek_fuzz: seed %" PRIu64 ", cases %" PRIu64 "-%" PRIu64 " of %s, %.1f s\n", o.seed, o.first,
@@ -424,9 +429,14 @@ int campaign(const Options& o) {
   printf("  runs: %" PRIu64 "\n", all.streams + all.inputs);
   printf("  instruction streams: %" PRIu64 " (each on the interpreter and the JIT), %" PRIu64
          " guest instructions in all\n", all.streams, all.guest_insns);
-  printf("  how guest runs ended early: %" PRIu64 " triple faults, %" PRIu64 " clean stops for what is not implemented, %"
+  if (all.streams) printf("  how guest runs ended early: %" PRIu64 " triple faults, %" PRIu64 " clean stops for what is not implemented, %"
          PRIu64 " halted for good, %" PRIu64 " stopped by the %.2f s soft limit (not compared)\n",
          all.resets, all.fatal_stops, all.idle, all.cut, o.soft_limit);
+  if (all.streams) {
+    printf("  where they ended: %" PRIu64 " in real mode, %" PRIu64 " at CPL 3, %" PRIu64 " with paging on; the JIT"
+           " translated %" PRIu64 " blocks and ran them %" PRIu64 " times\n",
+           all.end_real, all.end_cpl3, all.end_paging, all.jit_blocks, all.jit_block_runs);
+  }
   for (size_t f = 0; f < o.fuzzers.size(); ++f) {
     const Counters& c = sh->counters[f];
     if (o.fuzzers[f] == "insn") continue;

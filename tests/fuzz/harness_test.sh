@@ -3,7 +3,8 @@
 # harmless inputs, a crash (a heap overflow: a sanitizer report, or an abort), a hang and
 # an oracle finding. The campaign must report each, keep each as a reproducer, go on past
 # them to the last case, and exit 1; --replay must fail on every reproducer (the hang is
-# still hanging after 2 s) and pass on a harmless input.
+# still hanging after 2 s) and pass on a harmless input. The instruction fuzzer's engine
+# comparison must report a difference planted in the JIT's machine.
 #   usage: harness_test.sh POPEK_FUZZ WORKDIR
 set -uo pipefail
 fuzz="$1" dir="$2"
@@ -31,4 +32,9 @@ timeout 2 "$fuzz" --replay "$r" >/dev/null 2>&1
 [ $? = 124 ] || fail "replaying $r did not hang"
 printf 'popek-fuzz-case 1 selftest harmless\n\001' >"$dir/harmless.case"
 "$fuzz" --replay "$dir/harmless.case" >/dev/null 2>&1 || fail "replaying a harmless input failed"
+# The engine comparison of the instruction fuzzer reports a difference planted in the JIT's
+# machine (its EAX changed after the run), and the same streams pass without it.
+d=$("$fuzz" --quiet --fuzzers=insn --runs=5 --plant-difference --findings="$dir/planted" 2>&1)
+grep -q "findings=[1-9]" <<<"$d" && grep -q "eax interp" <<<"$d" || fail "a planted engine difference went unreported: $d"
+"$fuzz" --quiet --fuzzers=insn --runs=5 --findings="$dir/clean" >/dev/null 2>&1 || fail "the same streams without the planted difference failed"
 echo "PASS: $c crashes, $h hangs and $f findings caught, kept and replayed"

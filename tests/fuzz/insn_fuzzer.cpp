@@ -70,6 +70,10 @@ constexpr unsigned kGdtEntries = 0x400 / 8;
 
 // Header bits.
 enum : uint8_t { kPaging = 1, kPse = 2, kWp = 4, kPge = 8, kAm = 16, kNe = 32, kTs = 64, kEm = 128 };
+// LDTR loaded at the start; the JIT translates every block at its first execution (else
+// at its second, as popek does: random code seldom runs twice, so this is where most of
+// the JIT's translations come from, at a price in speed).
+enum : uint8_t { kLdtLoaded = 1, kJitEager = 2 };
 
 // Ports of the PC's devices, for I/O instructions worth aiming.
 constexpr uint16_t kPorts[] = {0x20,  0x21,  0xA0,  0xA1,  0x40,  0x41,  0x42,  0x43,  0x61,
@@ -95,12 +99,12 @@ constexpr uint32_t kEdges[] = {0, 1, 0xFFFF, 0x10000, 0x7FFFFFFF, 0x80000000, 0x
 
 // Register values: small addresses (the system structures, the code) or edge values.
 uint32_t reg_value(Rng& r) {
-  switch (r.below(6)) {
-    case 0: return r.u32();
-    case 1: return r.below(0x20000);
-    case 2: return kCodeAt + r.below(0x3000);
-    case 3: return r.pick(kEdges);
-    case 4: return r.below(0x100);
+  switch (r.below(12)) {
+    case 0: case 1: return r.u32();
+    case 2: case 3: return r.below(0x20000);
+    case 4: return kCodeAt + r.below(0x3000);  // self-modifying code (and slow: kept rarer)
+    case 5: case 6: return r.pick(kEdges);
+    case 7: case 8: return r.below(0x100);
     default: return 0x4000 + r.below(0x4000);
   }
 }
@@ -383,7 +387,7 @@ struct Header {
   uint8_t mode = 0;  // 0 real, 1 prot16, 2 prot32
   uint8_t cpl = 0;
   uint8_t bits = 0;  // kPaging...
-  uint8_t ldt = 0;   // LDTR loaded at start
+  uint8_t misc = 0;  // kLdtLoaded, kJitEager
   uint32_t eflags = 0, cr4 = 0, dr7 = 0, cr3_low = 0;
   uint32_t gpr[8] = {};
   uint16_t ds = 0;  // real mode: DS, ES, FS, GS; protected mode: ignored (the data selector)
@@ -391,7 +395,7 @@ struct Header {
 
 class InsnFuzzer final : public Fuzzer {
  public:
-  InsnFuzzer(uint64_t budget, double soft_limit) : budget_(budget), soft_limit_(soft_limit) {
+  InsnFuzzer(uint64_t budget, double soft_limit, bool plant) : budget_(budget), soft_limit_(soft_limit), plant_(plant) {
     MachineConfig cfg;
     cfg.ram_size = kRam;
     cfg.serial = "none";
@@ -401,10 +405,14 @@ class InsnFuzzer final : public Fuzzer {
     cfg.rtc_fixed_epoch = 1'000'000'000;
     cfg.jit_cache_bytes = 4u << 20;  // small: a long campaign also exercises cache flushes
     cfg.engine = frontend::Engine::Interp;
-    m_[0] = std::make_unique<Machine>(cfg);
+    interp_ = std::make_unique<Machine>(cfg);
     cfg.engine = frontend::Engine::Jit;
-    m_[1] = std::make_unique<Machine>(cfg);
-    for (auto& m : m_) m->bus().log().quiet = true;
+    lazy_ = std::make_unique<Machine>(cfg);
+    cfg.jit_hot_threshold = 1;
+    eager_ = std::make_unique<Machine>(cfg);
+    for (Machine* m : {interp_.get(), lazy_.get(), eager_.get()}) m->bus().log().quiet = true;
+    m_[0] = interp_.get();
+    m_[1] = lazy_.get();
   }
 
   const char* name() const override { return "insn"; }
@@ -421,7 +429,7 @@ class InsnFuzzer final : public Fuzzer {
     if (r.chance(30)) h.bits |= kNe;
     if (r.chance(5)) h.bits |= kTs;
     if (r.chance(3)) h.bits |= kEm;
-    h.ldt = r.chance(70);
+    h.misc = (r.chance(70) ? kLdtLoaded : 0) | (r.chance(20) ? kJitEager : 0);
     h.eflags = flag::FIXED1 | (r.chance(50) ? flag::IF : 0) | (r.u32() & flag::ARITH) | (r.chance(10) ? flag::DF : 0) |
                (r.chance(30) ? r.below(4) << flag::IOPL_SHIFT : 0) | (r.chance(5) ? flag::TF : 0) |
                (r.chance(5) ? flag::AC : 0) | (r.chance(3) ? flag::NT : 0);
@@ -431,7 +439,7 @@ class InsnFuzzer final : public Fuzzer {
     for (uint32_t& g : h.gpr) g = reg_value(r);
     h.gpr[cpu::ESP] = r.chance(90) ? kStackTop - r.below(0x100) * 4 : reg_value(r);
     h.ds = static_cast<uint16_t>(r.chance(80) ? 0 : r.u32());
-    o.u8(h.mode), o.u8(h.cpl), o.u8(h.bits), o.u8(h.ldt);
+    o.u8(h.mode), o.u8(h.cpl), o.u8(h.bits), o.u8(h.misc);
     o.u32(h.eflags), o.u32(h.cr4), o.u32(h.dr7), o.u32(h.cr3_low);
     for (uint32_t g : h.gpr) o.u32(g);
     o.u16(h.ds);
@@ -445,13 +453,22 @@ class InsnFuzzer final : public Fuzzer {
   }
 
   std::string run(const std::vector<uint8_t>& input, Counters& c) override {
+    Machine& jit = input.size() > 3 && (input[3] & kJitEager) ? *eager_ : *lazy_;
+    m_[1] = &jit;
+    const jit::Stats before = jit.jit()->stats;
     Outcome out[2];
     for (int e = 0; e < 2; ++e) {
-      Machine& m = *m_[e];
-      setup(m, input);
-      out[e] = run_machine(m);
-      c.guest_insns += m.cpu().s.icount;
+      setup(*m_[e], input);
+      out[e] = run_machine(*m_[e]);
+      c.guest_insns += m_[e]->cpu().s.icount;
     }
+    if (plant_) jit.cpu().s.gpr[cpu::EAX] ^= 1;
+    c.jit_blocks += jit.jit()->stats.blocks_translated - before.blocks_translated;
+    c.jit_block_runs += jit.jit()->stats.block_runs - before.block_runs;
+    const cpu::CpuState& s = m_[0]->cpu().s;
+    if (!(s.cr[0] & cpu::cr0::PE)) ++c.end_real;
+    if (s.cpl == 3) ++c.end_cpl3;
+    if (s.cr[0] & cpu::cr0::PG) ++c.end_paging;
     ++c.streams;
     if (out[0].reset) ++c.resets;
     if (out[0].fatal) ++c.fatal_stops;
@@ -614,7 +631,7 @@ class InsnFuzzer final : public Fuzzer {
     h.mode = in.u8() % 3;
     h.cpl = in.u8() & 3;
     h.bits = in.u8();
-    h.ldt = in.u8() & 1;
+    h.misc = in.u8();
     h.eflags = in.u32(), h.cr4 = in.u32(), h.dr7 = in.u32(), h.cr3_low = in.u32();
     for (uint32_t& g : h.gpr) g = in.u32();
     h.ds = in.u16();
@@ -670,7 +687,7 @@ class InsnFuzzer final : public Fuzzer {
     if (h.cpl == 3 && !(h.bits & kAm)) s.eflags &= ~flag::AC;
     const uint32_t tss = kRegions[kTss].at;
     s.tr = SegmentCache{kTssSel, static_cast<uint16_t>(attr::P | sys::TSS32_BUSY), tss, 0x67 + 0x81, 1};
-    s.ldtr = h.ldt ? SegmentCache{kLdtSel, static_cast<uint16_t>(attr::P | sys::LDT), kRegions[kLdt].at, 0x3FF, 1}
+    s.ldtr = (h.misc & kLdtLoaded) ? SegmentCache{kLdtSel, static_cast<uint16_t>(attr::P | sys::LDT), kRegions[kLdt].at, 0x3FF, 1}
                    : SegmentCache{0, 0, 0, 0, 0};
     c.update_cpl();
     c.flush_code_cache();
@@ -817,11 +834,16 @@ class InsnFuzzer final : public Fuzzer {
 
   uint64_t budget_;
   double soft_limit_;
-  std::unique_ptr<Machine> m_[2];  // interpreter, JIT
+  bool plant_;
+  std::unique_ptr<Machine> interp_;
+  std::unique_ptr<Machine> lazy_, eager_;  // the JIT translating at a block's second or first run
+  Machine* m_[2];                          // the interpreter and this input's JIT
 };
 
 }  // namespace
 
-Fuzzer* make_insn_fuzzer(uint64_t budget, double soft_limit) { return new InsnFuzzer(budget, soft_limit); }
+Fuzzer* make_insn_fuzzer(uint64_t budget, double soft_limit, bool plant_difference) {
+  return new InsnFuzzer(budget, soft_limit, plant_difference);
+}
 
 }  // namespace popek::fuzz
