@@ -106,6 +106,8 @@ class Machine {
   const std::vector<std::unique_ptr<devices::DiskImage>>& disks() const { return disks_; }
   // IDE channel 0 (primary) or 1 (secondary).
   devices::IdeChannel& ide(unsigned channel) { return *ide_[channel & 1]; }
+  // The RTC and its CMOS memory (which, as on a PC, a reset leaves as it was).
+  devices::Mc146818& rtc() { return *rtc_; }
 
  private:
   void pace_to(uint64_t ns);
