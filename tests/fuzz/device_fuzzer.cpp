@@ -60,6 +60,7 @@ class DeviceFuzzer final : public Fuzzer {
     cfg.drives.push_back({disk_[1].path(), 2, true});
     m_ = std::make_unique<Machine>(cfg);
     m_->bus().log().quiet = true;
+    rtc_ = m_->rtc().state;
   }
 
   const char* name() const override { return "device"; }
@@ -109,6 +110,8 @@ class DeviceFuzzer final : public Fuzzer {
     Machine& m = *m_;
     m.boot();
     m.end_run();
+    m.rtc().state = rtc_;  // CMOS and RTC time as built (a reset keeps them)
+    m.rtc().post_load();
     bus::Bus& bus = m.bus();
     std::string bad;
     for (unsigned n = 0; n < 100000 && bad.empty(); ++n) {
@@ -217,6 +220,7 @@ class DeviceFuzzer final : public Fuzzer {
 
   MemFile disk_[2];
   std::unique_ptr<Machine> m_;
+  devices::RtcState rtc_;
 };
 
 }  // namespace

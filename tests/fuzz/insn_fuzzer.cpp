@@ -22,6 +22,7 @@
 //   - both engines retire the same number of instructions and end in the same state,
 //     RAM included (the JIT promises bit-identical state, tests/diff/jit_vs_interp.cpp).
 #include <cinttypes>
+#include <cstdlib>
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -391,6 +392,7 @@ struct Header {
   uint32_t eflags = 0, cr4 = 0, dr7 = 0, cr3_low = 0;
   uint32_t gpr[8] = {};
   uint16_t ds = 0;  // real mode: DS, ES, FS, GS; protected mode: ignored (the data selector)
+  uint8_t cs_down = 0;  // real mode: CS = kRealCs - cs_down, the code still at kCodeAt
 };
 
 class InsnFuzzer final : public Fuzzer {
@@ -403,16 +405,16 @@ class InsnFuzzer final : public Fuzzer {
     cfg.no_reboot = true;
     cfg.rtc_base = frontend::RtcBase::Fixed;
     cfg.rtc_fixed_epoch = 1'000'000'000;
-    cfg.jit_cache_bytes = 4u << 20;  // small: a long campaign also exercises cache flushes
+    // Small: a long campaign also exercises the JIT's cache flushes (POPEK_FUZZ_JIT_CACHE
+    // sets the bytes, to make them frequent).
+    cfg.jit_cache_bytes = 4u << 20;
+    if (const char* e = getenv("POPEK_FUZZ_JIT_CACHE")) cfg.jit_cache_bytes = strtoull(e, nullptr, 0);
     cfg.engine = frontend::Engine::Interp;
-    interp_ = std::make_unique<Machine>(cfg);
+    m_[0] = std::make_unique<Machine>(cfg);
     cfg.engine = frontend::Engine::Jit;
-    lazy_ = std::make_unique<Machine>(cfg);
-    cfg.jit_hot_threshold = 1;
-    eager_ = std::make_unique<Machine>(cfg);
-    for (Machine* m : {interp_.get(), lazy_.get(), eager_.get()}) m->bus().log().quiet = true;
-    m_[0] = interp_.get();
-    m_[1] = lazy_.get();
+    m_[1] = std::make_unique<Machine>(cfg);
+    for (auto& m : m_) m->bus().log().quiet = true;
+    rtc_ = m_[0]->rtc().state;
   }
 
   const char* name() const override { return "insn"; }
@@ -443,6 +445,8 @@ class InsnFuzzer final : public Fuzzer {
     o.u32(h.eflags), o.u32(h.cr4), o.u32(h.dr7), o.u32(h.cr3_low);
     for (uint32_t g : h.gpr) o.u32(g);
     o.u16(h.ds);
+    h.cs_down = static_cast<uint8_t>(r.chance(50) ? r.below(256) : 0);
+    o.u8(h.cs_down);
 
     const bool raw = r.chance(10);  // every region random bytes
     for (unsigned i = 0; i < kNumRegions; ++i) {
@@ -453,8 +457,8 @@ class InsnFuzzer final : public Fuzzer {
   }
 
   std::string run(const std::vector<uint8_t>& input, Counters& c) override {
-    Machine& jit = input.size() > 3 && (input[3] & kJitEager) ? *eager_ : *lazy_;
-    m_[1] = &jit;
+    Machine& jit = *m_[1];
+    jit.jit()->set_hot_threshold(input.size() > 3 && (input[3] & kJitEager) ? 1 : 2);
     const jit::Stats before = jit.jit()->stats;
     Outcome out[2];
     for (int e = 0; e < 2; ++e) {
@@ -478,7 +482,9 @@ class InsnFuzzer final : public Fuzzer {
       const char* engine = e ? "jit" : "interp";
       if (!out[e].problem.empty()) return std::string(engine) + ": " + out[e].problem;
       if (!out[e].reset) {
-        const std::string bad = check_state(m_[e]->cpu());
+        // A run cut short inside a livelock of exception deliveries leaves the exception
+        // that could not be delivered pending (Cpu::deliver_pending_exception).
+        const std::string bad = check_state(m_[e]->cpu(), out[e].cut);
         if (!bad.empty()) return std::string(engine) + ": " + bad + " (" + m_[e]->cpu().describe() + ")";
       }
     }
@@ -627,6 +633,11 @@ class InsnFuzzer final : public Fuzzer {
     m.boot();
     m.end_run();
     std::memset(m.bus().ram(), 0, kRam);
+    // A reset leaves the CMOS memory and the RTC's time as the last guest set them (as on
+    // a PC); every input starts from the machine as built, so that a reproducer replays
+    // alone as it ran in a campaign.
+    m.rtc().state = rtc_;
+    m.rtc().post_load();
     Header h;
     h.mode = in.u8() % 3;
     h.cpl = in.u8() & 3;
@@ -635,6 +646,7 @@ class InsnFuzzer final : public Fuzzer {
     h.eflags = in.u32(), h.cr4 = in.u32(), h.dr7 = in.u32(), h.cr3_low = in.u32();
     for (uint32_t& g : h.gpr) g = in.u32();
     h.ds = in.u16();
+    h.cs_down = in.u8();
     for (const Region& reg : kRegions) {
       const std::vector<uint8_t> v = in.blob(reg.size);
       if (!v.empty()) std::memcpy(m.bus().ram() + reg.at, v.data(), v.size());
@@ -649,9 +661,10 @@ class InsnFuzzer final : public Fuzzer {
     s.dr[7] = h.dr7;
     s.idtr = {0, 0x3FF};
     if (h.mode == 0) {
-      c.load_seg_real(CS, kRealCs);
+      // CS with any low bits: they are no privilege level in real mode.
+      c.load_seg_real(CS, static_cast<uint16_t>(kRealCs - h.cs_down));
       for (unsigned seg : {ES, SS, DS, FS, GS}) c.load_seg_real(seg, seg == SS ? 0 : h.ds);
-      s.eip = 0;
+      s.eip = h.cs_down * 16u;
       s.gpr[ESP] &= 0xFFFF;
       c.set_cr0(cr0::ET | ((h.bits & kNe) ? cr0::NE : 0) | ((h.bits & kTs) ? cr0::TS : 0) | ((h.bits & kEm) ? cr0::EM : 0));
       c.update_cpl();
@@ -732,11 +745,11 @@ class InsnFuzzer final : public Fuzzer {
 
   // Invariants the SDM guarantees of any state a run can end in (not after a triple fault,
   // where the processor shuts down).
-  static std::string check_state(const cpu::Cpu& c) {
+  static std::string check_state(const cpu::Cpu& c, bool cut) {
     using namespace cpu;
     const CpuState& s = c.s;
     char b[200];
-    if (s.exc.pending) {
+    if (s.exc.pending && !cut) {
       snprintf(b, sizeof b, "an exception (vector %u) was left pending at the end of the run", s.exc.vector);
       return b;
     }
@@ -756,6 +769,14 @@ class InsnFuzzer final : public Fuzzer {
     // After every far transfer the RPL of CS is the CPL (SDM vol. 3 5.8).
     if (s.cpl != (s.seg[CS].selector & 3)) {
       snprintf(b, sizeof b, "CPL %u differs from the RPL of CS %04x", s.cpl, s.seg[CS].selector);
+      return b;
+    }
+    // Every load of SS in protected mode requires DPL = CPL, and every change of CPL loads
+    // SS (SDM vol. 3 5.5: the processor keeps the CPL in the DPL of SS as well); entering
+    // protected mode (CR0.PE set at CPL 0) keeps both at 0.
+    const unsigned ss_dpl = (s.seg[SS].attr & attr::DPL_MASK) >> attr::DPL_SHIFT;
+    if (ss_dpl != s.cpl) {
+      snprintf(b, sizeof b, "CPL %u differs from the DPL %u of SS %04x", s.cpl, ss_dpl, s.seg[SS].selector);
       return b;
     }
     // Every protected-mode change of EIP checks the CS limit first; running off the end
@@ -835,9 +856,8 @@ class InsnFuzzer final : public Fuzzer {
   uint64_t budget_;
   double soft_limit_;
   bool plant_;
-  std::unique_ptr<Machine> interp_;
-  std::unique_ptr<Machine> lazy_, eager_;  // the JIT translating at a block's second or first run
-  Machine* m_[2];                          // the interpreter and this input's JIT
+  std::unique_ptr<Machine> m_[2];  // the interpreter, the JIT
+  devices::RtcState rtc_;          // the RTC and CMOS as built, restored for every input
 };
 
 }  // namespace
