@@ -23,6 +23,7 @@
 //     RAM included (the JIT promises bit-identical state, tests/diff/jit_vs_interp.cpp).
 #include <cinttypes>
 #include <cstdlib>
+#include <initializer_list>
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -84,6 +85,12 @@ constexpr uint16_t kPorts[] = {0x20,  0x21,  0xA0,  0xA1,  0x40,  0x41,  0x42,  
                                0x2F8, 0x2FD, 0x3E8, 0x2E8, 0xCF9, 0x4D0};
 
 // ---------------------------------------------------------------- the generator
+
+// One of a few values, uniformly.
+template <class T>
+T one_of(Rng& r, std::initializer_list<T> values) {
+  return values.begin()[r.below(static_cast<uint32_t>(values.size()))];
+}
 
 uint16_t port(Rng& r) { return r.chance(85) ? kPorts[r.below(std::size(kPorts))] : r.u32() & 0xFFFF; }
 
@@ -205,7 +212,7 @@ void CodeGen::system_insn() {
       b(0x0F), b(r.chance(50) ? 0x02 : 0x03), b(0xC1 | r.below(8) << 3);
       break;
     case 3: {  // MOV CRn, reg
-      const unsigned cr = std::initializer_list<unsigned>{0, 0, 3, 4, 2}.begin()[r.below(5)];
+      const unsigned cr = one_of<unsigned>(r, {0, 0, 3, 4, 2});
       mov_reg(0, cr_value(r, cr));
       b(0x0F), b(0x22), b(0xC0 | cr << 3);
       if (cr == 0 && r.chance(60)) {  // the far JMP that follows a mode switch
@@ -268,7 +275,7 @@ void CodeGen::system_insn() {
     case 15:  // MOV Sreg after loading a selector; POP Sreg; LDS/LES/LSS...
       mov_reg(0, selector(r));
       if (r.chance(60)) b(0x8E), b(0xC0 | r.below(6) << 3);
-      else b(0x50), b(std::initializer_list<uint8_t>{0x07, 0x17, 0x1F}.begin()[r.below(3)]);
+      else b(0x50), b(one_of<uint8_t>(r, {0x07, 0x17, 0x1F}));
       break;
     case 16: {  // x87
       b(0xD8 + r.below(8)), modrm();
@@ -282,11 +289,11 @@ void CodeGen::system_insn() {
       break;
     }
     case 18:  // CPUID, RDTSC, RDMSR, WRMSR, RDPMC, SYSENTER, SYSEXIT, CLTS, INVD, WBINVD, UD2
-      mov_reg(1, r.chance(70) ? std::initializer_list<uint32_t>{0x10, 0x174, 0x175, 0x176, 0x1B, 0x2FF, 0x277, 0xC0000080}.begin()[r.below(8)] : r.u32());
-      b(0x0F), b(std::initializer_list<uint8_t>{0xA2, 0x31, 0x32, 0x30, 0x33, 0x34, 0x35, 0x06, 0x08, 0x09, 0x0B}.begin()[r.below(11)]);
+      mov_reg(1, r.chance(70) ? one_of<uint32_t>(r, {0x10, 0x174, 0x175, 0x176, 0x1B, 0x2FF, 0x277, 0xC0000080}) : r.u32());
+      b(0x0F), b(one_of<uint8_t>(r, {0xA2, 0x31, 0x32, 0x30, 0x33, 0x34, 0x35, 0x06, 0x08, 0x09, 0x0B}));
       break;
     case 19:  // INVLPG, SGDT/SIDT/SMSW/LMSW
-      b(0x0F), b(0x01), modrm(std::initializer_list<int>{0, 1, 4, 6, 7}.begin()[r.below(5)]);
+      b(0x0F), b(0x01), modrm(one_of<int>(r, {0, 1, 4, 6, 7}));
       break;
     case 20:  // ENTER/LEAVE, BOUND, ARPL
       if (r.chance(40)) b(0xC8), imm(r.below(0x10000), 2), b(r.u32());
@@ -294,11 +301,11 @@ void CodeGen::system_insn() {
       else b(0x63), modrm();
       break;
     case 21:  // PUSHA/POPA, near CALL/RET, LOOP/JCXZ
-      b(std::initializer_list<uint8_t>{0x60, 0x61, 0xC3, 0xC2, 0xE2, 0xE3, 0xE8, 0xE9}.begin()[r.below(8)]);
+      b(one_of<uint8_t>(r, {0x60, 0x61, 0xC3, 0xC2, 0xE2, 0xE3, 0xE8, 0xE9}));
       imm(r.u32(), 4);
       break;
     case 22:  // CMPXCHG8B, CMPXCHG, XADD, BSWAP, BT*
-      b(0x0F), b(std::initializer_list<uint8_t>{0xC7, 0xB0, 0xB1, 0xC0, 0xC1, 0xC8, 0xA3, 0xAB, 0xB3, 0xBB, 0xBA}.begin()[r.below(11)]);
+      b(0x0F), b(one_of<uint8_t>(r, {0xC7, 0xB0, 0xB1, 0xC0, 0xC1, 0xC8, 0xA3, 0xAB, 0xB3, 0xBB, 0xBA}));
       modrm();
       if (r.chance(30)) b(r.u32());
       break;
@@ -314,7 +321,7 @@ void CodeGen::system_insn() {
       b(0x0F), b(0x20 + r.below(8)), b(r.u32());
       break;
     case 26:  // a write into the system structures (self-modifying GDT/IDT/page tables/code)
-      b(0xBB), imm(std::initializer_list<uint32_t>{0x10000, 0x11000, 0x12000, 0x18000, 0x19000, kCodeAt}.begin()[r.below(6)] + r.below(0x400), osize());
+      b(0xBB), imm(one_of<uint32_t>(r, {0x10000, 0x11000, 0x12000, 0x18000, 0x19000, kCodeAt}) + r.below(0x400), osize());
       if (!code32) b(0x67);
       b(0x89 + r.below(2) * 0x7E), b(0x03 | r.below(8) << 3);  // MOV [EBX], reg / MOV [EBX], imm
       if (out.back() >> 3 == 0 && out[out.size() - 2] == 0xC7) imm(r.u32(), osize());
@@ -363,7 +370,7 @@ uint64_t random_descriptor(Rng& r) {
                                          cpu::sys::LDT,    cpu::sys::TSS32_BUSY};
     const uint8_t type = kTypes[r.below(std::size(kTypes))];
     if (type == cpu::sys::CALL32 || type == cpu::sys::CALL16 || type == cpu::sys::TASK || type == cpu::sys::INT32) {
-      const uint16_t sel = static_cast<uint16_t>(std::initializer_list<uint16_t>{kCode32, kCode16, kCode32u | 3, kCodeConf, kTssSel}.begin()[r.below(5)]);
+      const uint16_t sel = static_cast<uint16_t>(one_of<uint16_t>(r, {kCode32, kCode16, kCode32u | 3, kCodeConf, kTssSel}));
       return gate_desc(sel, kCodeAt + r.below(0x3000), type, r.below(4), r.chance(90), r.below(32));
     }
     if (type == cpu::sys::LDT) base = kRegions[kLdt].at, limit = r.below(0x400);
@@ -531,7 +538,7 @@ class InsnFuzzer final : public Fuzzer {
         for (unsigned i = 0; i < 8; ++i) {
           const size_t at = r.below(static_cast<uint32_t>(v.size() - 6));
           put16(v, at, static_cast<uint16_t>(r.chance(70) ? 0x3FF + 0x400 * r.below(2) : r.u32()));
-          put32(v, at + 2, r.chance(70) ? std::initializer_list<uint32_t>{0x10000, 0x11000, 0x15000, 0}.begin()[r.below(4)] : r.u32());
+          put32(v, at + 2, r.chance(70) ? one_of<uint32_t>(r, {0x10000, 0x11000, 0x15000, 0}) : r.u32());
         }
         break;
       }
