@@ -151,6 +151,10 @@ Cpu::RunExit Cpu::run(uint64_t until) {
   while (s.icount < until) {
     if (stop_requested() || (host_attention && host_attention->load(std::memory_order_relaxed)))
       return RunExit::Stopped;
+    if (s.exc.pending) {  // a chain of deliveries the host interrupted: it goes on first
+      deliver_pending_exception();
+      continue;
+    }
     if (intr_ && !s.irq_shadow && (s.eflags & flag::IF)) {
       const int v = ack_interrupt ? ack_interrupt() : -1;
       if (v >= 0) {

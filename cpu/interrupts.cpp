@@ -46,7 +46,11 @@ Status Cpu::deliver_pending_exception() {
     const bool df = (contributory(e.vector) && contributory(second)) ||
                     (e.vector == vec::PF && (contributory(second) || second == vec::PF));
     if (df) s.exc = PendingException{vec::DF, 1, 1, 0, 0};
-    // else: benign combination, deliver the second exception serially.
+    // else: benign combination, deliver the second exception serially. That can fault in
+    // turn and bring back the first (an #AC whose gate is bad raises #GP, whose handler's
+    // misaligned CPL-3 stack raises #AC...): a livelock the guest asked for, but one this
+    // loop must not keep the host out of. The exception stays pending; run() stops.
+    else if (host_attention && *host_attention) return Status::Stop;
   }
 }
 

@@ -152,7 +152,7 @@ Machine::Machine(const MachineConfig& cfg, InputMirror mirror)
     cpu_.flush_code_cache();
   };
   if (cfg_.engine == Engine::Jit) {
-    jit_ = std::make_unique<jit::Native>(cpu_, 2, cfg_.jit_cache_bytes);
+    jit_ = std::make_unique<jit::Native>(cpu_, cfg_.jit_hot_threshold, cfg_.jit_cache_bytes);
     cpu_.runner = jit_.get();
     if (cfg_.perfmap) jit_->open_perf_map("/tmp/perf-" + std::to_string(getpid()) + ".map");
   } else if (cfg_.perfmap) {

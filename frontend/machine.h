@@ -87,6 +87,13 @@ class Machine {
     std::string message;  // a "popek: ..." line for stderr (without newline), or empty
   };
   RunStep run_step(uint64_t max_instructions);
+  // Forget a run in progress, so that the next run_step starts a new one (a turn split
+  // by a small budget is not resumed). For callers that boot() the machine themselves
+  // between guests: the fuzzer (tests/fuzz/) reuses one machine for many.
+  void end_run() {
+    running_ = false;
+    in_turn_ = false;
+  }
 
   // Where the host asks for attention (signals, the ticker; frontend/host_attention.h):
   // when its flag is set the run loop flushes output, pumps the console (Ctrl-A x) and
@@ -116,6 +123,8 @@ class Machine {
   jit::Native* jit() { return jit_.get(); }
   // The IDE disks, in the order of MachineConfig::drives.
   const std::vector<std::unique_ptr<devices::DiskImage>>& disks() const { return disks_; }
+  // IDE channel 0 (primary) or 1 (secondary).
+  devices::IdeChannel& ide(unsigned channel) { return *ide_[channel & 1]; }
 
  private:
   bool pace_to(uint64_t ns);

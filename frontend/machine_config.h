@@ -47,6 +47,8 @@ struct MachineConfig {
   Engine engine = Engine::Jit;
   // Bound of the JIT's host code; beyond it the code is dropped and retranslated (--jit-cache).
   uint64_t jit_cache_bytes = 64ull << 20;
+  // Executions of a block before the JIT translates it (no option: the fuzzer uses 1).
+  unsigned jit_hot_threshold = 2;
   // Write /tmp/perf-PID.map so that perf can name the JIT's host code (-perfmap).
   bool perfmap = false;
   // Character backend of COM1 (-serial: stdio, file:PATH or none).

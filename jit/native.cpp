@@ -1296,6 +1296,8 @@ Native::Native(cpu::Cpu& cpu, unsigned hot_threshold, size_t max_code)
 
 Native::~Native() = default;
 
+void Native::set_hot_threshold(unsigned n) { impl_->hot_threshold = n; }
+
 void Native::open_perf_map(const std::string& path) {
   if (impl_->perf_map) fclose(impl_->perf_map);
   impl_->perf_map = fopen(path.c_str(), "w");

@@ -37,6 +37,8 @@ class Native final : public cpu::BlockRunner {
   // Blocks are translated on their `hot_threshold`-th execution; beyond `max_code` bytes of
   // host code, all of it is dropped (between blocks) and translation starts again.
   explicit Native(cpu::Cpu& cpu, unsigned hot_threshold = 2, size_t max_code = 64u << 20);
+  // Change `hot_threshold` for the blocks not translated yet (the fuzzer varies it).
+  void set_hot_threshold(unsigned n);
   ~Native() override;
   bool run(cpu::Cpu& cpu, cpu::Block& block) override;
   void release(cpu::Block& block) override;

@@ -3,6 +3,15 @@
 // IDT and EXT bits, the gate-DPL check of software interrupts, double and triple faults.
 #include <gtest/gtest.h>
 
+#include <atomic>
+
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <future>
+#include <thread>
+
 #include "tests/unit/cpu/sys_machine.h"
 
 namespace popek::cpu {
@@ -207,6 +216,54 @@ TEST_F(PInt, ContributoryThenContributoryIsDoubleFault) {
   const uint32_t esp = SysMachine::kStack3 - 16;
   ASSERT_EQ(s().gpr[ESP], esp);
   EXPECT_EQ(stack(esp, 0), 0u) << "#DF error code is 0";
+}
+
+// Serial deliveries that keep faulting: #AC (benign) whose gate is no gate raises
+// #GP(IDT 17), whose CPL-3 handler's misaligned stack raises #AC again, for ever. The
+// guest livelocks, but the host must get its attention: with the host's flag set, the
+// delivery gives up (the exception stays pending) instead of looping inside the CPU.
+// Found by the fuzzer (tests/fuzz/): before the fix this test never ends; it fails after
+// a few seconds instead.
+TEST(SerialFaults, LivelockOfSerialDeliveriesHearsTheHost) {
+  SysMachine m;
+  m.prot_mode(3);
+  m.set_idt(vec::AC, 0);  // type 0: not a gate, #GP(17 * 8 + IDT + EXT)
+  m.set_idt(vec::GP, gate_desc(SysMachine::kCode3, 0x6000, sys::TRAP32, 3));
+  m.s().cr[0] |= cr0::AM;
+  m.cpu().set_cr0(m.s().cr[0]);
+  m.s().eflags |= flag::AC;
+  m.s().gpr[ESP] = SysMachine::kStack3 + 1;  // misaligned
+  std::atomic<uint32_t> host{1};
+  m.cpu().host_attention = &host;
+  std::promise<void> done;
+  std::future<void> finished = done.get_future();
+  std::thread t([&] {
+    m.step({0x8B, 0x05, 0x01, 0x50, 0x00, 0x00});  // mov eax, [0x5001]: #AC(0)
+    done.set_value();
+  });
+  if (finished.wait_for(std::chrono::seconds(5)) != std::future_status::ready) {
+    ADD_FAILURE() << "the serial deliveries of #AC and #GP are still looping after 5 s";
+    fflush(stdout);
+    std::_Exit(1);  // the thread cannot be stopped
+  }
+  t.join();
+  EXPECT_TRUE(m.s().exc.pending) << "the exception that could not be delivered stays pending";
+  EXPECT_EQ(m.s().eip, SysMachine::kCode) << "no handler ran";
+}
+
+// The next run goes on with a delivery the host interrupted before it runs any
+// instruction: the guest cannot tell that the host looked in between.
+TEST(SerialFaults, ARunFirstDeliversTheExceptionLeftPending) {
+  SysMachine m;
+  m.prot_mode(0);
+  m.set_idt(vec::GP, gate_desc(SysMachine::kCode0, SysMachine::kCode + 0x100, sys::INT32, 0));
+  m.put(SysMachine::kCode, {0x90});          // nop: must not run before the handler
+  m.put(SysMachine::kCode + 0x100, {0xF4});  // the handler: hlt
+  m.s().exc = cpu::PendingException{vec::GP, 1, 1, 0, 0x18};
+  EXPECT_EQ(m.cpu().run(m.s().icount + 10), cpu::Cpu::RunExit::Halted);
+  EXPECT_FALSE(m.s().exc.pending);
+  EXPECT_EQ(m.s().eip, SysMachine::kCode + 0x101);
+  EXPECT_EQ(m.s().icount, 1u) << "only the handler's HLT retired";
 }
 
 TEST_F(PInt, ContributoryThenPageFaultIsSerial) {
