@@ -78,7 +78,8 @@ Monitor::Monitor(Machine& machine, const std::string& spec) : m_(machine) {
   if (spec == "stdio") {
     in_fd_ = 0;
     out_fd_ = 1;
-    fcntl(0, F_SETFL, fcntl(0, F_GETFL) | O_NONBLOCK);
+    stdin_flags_ = fcntl(0, F_GETFL);
+    if (stdin_flags_ >= 0) fcntl(0, F_SETFL, stdin_flags_ | O_NONBLOCK);
     send(std::string("popek monitor - type 'help' for more information\n") + kPrompt);
     return;
   }
@@ -103,6 +104,8 @@ Monitor::Monitor(Machine& machine, const std::string& spec) : m_(machine) {
 }
 
 Monitor::~Monitor() {
+  // Standard input's flags belong to the open file the shell shares: leave them as found.
+  if (stdin_flags_ >= 0) fcntl(0, F_SETFL, stdin_flags_);
   close_client();
   if (listen_fd_ >= 0) {
     close(listen_fd_);

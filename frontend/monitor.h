@@ -53,6 +53,7 @@ class Monitor {
   int listen_fd_ = -1;  // unix:...,server
   std::string socket_path_;
   std::string pending_;  // a partial command line
+  int stdin_flags_ = -1; // standard input's file status flags before -monitor stdio
   bool quit_ = false;
 };
 
