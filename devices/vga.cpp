@@ -69,6 +69,7 @@ Vga::Timing Vga::timing() const {
 
 Vga::Vga(bus::Bus& bus) : bus_(bus) {
   bus_.register_io(this, 0x3B0, 0x30);
+  bus_.add_device(this);  // a machine reset resets the adapter (as QEMU's system_reset)
   reset();
 }
 

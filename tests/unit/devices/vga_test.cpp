@@ -187,6 +187,16 @@ TEST_F(VgaTest, Chain4IsLinearAndOddEvenInterleavesPlanes01) {
   EXPECT_EQ(plane(0, 0), 0u);
 }
 
+// Found by the fuzzer: the adapter was not among the bus's devices, so a machine reset
+// left its registers and memory as the previous guest had set them.
+TEST_F(VgaTest, MachineResetResetsTheAdapter) {
+  set_mode(kMode13);
+  vga.mem_write(0x10, 1, 0x55);
+  bus.reset_devices();
+  EXPECT_EQ(vga.state.misc, 0u);
+  EXPECT_EQ(vga.state.vram[0x10], 0u);
+}
+
 TEST_F(VgaTest, CrtcRegisters0To7AreProtectedByCr11) {
   set_mode(kMode3);
   crtc(0x11, 0x8E);
