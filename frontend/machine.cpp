@@ -1,4 +1,5 @@
 #include "frontend/machine.h"
+#include "frontend/display.h"
 #include "frontend/monitor.h"
 
 #include <algorithm>
@@ -248,6 +249,10 @@ std::optional<Machine::RunStep> Machine::look_at_host() {
   if (monitor) {
     monitor->poll();
     if (monitor->quit_requested()) return finished(0, {}, true);
+  }
+  for (Display* d : displays) {
+    d->refresh();
+    if (d->quit_requested()) return finished(0, {}, true);
   }
   flush_output();
   if (const int sig = host->signal.load(std::memory_order_relaxed)) return finished(128 + sig, {}, true);

@@ -37,6 +37,7 @@
 namespace popek::frontend {
 
 class Monitor;
+class Display;
 
 // CMOS boot nibbles (devices::boot) of QEMU's -boot order letters ("cad").
 std::array<uint8_t, 3> boot_devices(const std::string& order);
@@ -102,6 +103,8 @@ class Machine {
   HostAttention* host = nullptr;
   // The human monitor, polled when the host is looked at (nullptr: none).
   Monitor* monitor = nullptr;
+  // Displays (frontend/display.h), refreshed when the host is looked at.
+  std::vector<Display*> displays;
 
   // Power-on state: CPU reset, A20 on, devices reset, the -kernel image loaded again
   // (RAM and the ROM keep their contents, as across a PC reset).
