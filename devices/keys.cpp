@@ -78,6 +78,39 @@ const KeyCodes* find_key(const std::string& name_in) {
   return nullptr;
 }
 
+const KeyCodes* key_for_char(char c, bool& shift) {
+  shift = false;
+  if (c >= 'A' && c <= 'Z') {
+    shift = true;
+    return find_key(std::string(1, static_cast<char>(c - 'A' + 'a')));
+  }
+  if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) return find_key(std::string(1, c));
+  static constexpr const char kPlain[] = "-=[];'`\\,./";
+  static constexpr const char kShifted[] = "_+{}:\"~|<>?";
+  static constexpr const char kShiftedDigits[] = ")!@#$%^&*(";
+  for (unsigned i = 0; kPlain[i]; ++i) {
+    if (c == kPlain[i]) return find_key(std::string(1, c));
+    if (c == kShifted[i]) {
+      shift = true;
+      return find_key(std::string(1, kPlain[i]));
+    }
+  }
+  for (unsigned i = 0; i < 10; ++i) {
+    if (c == kShiftedDigits[i]) {
+      shift = true;
+      return find_key(std::string(1, static_cast<char>('0' + i)));
+    }
+  }
+  switch (c) {
+    case ' ': return find_key("spc");
+    case '\n': case '\r': return find_key("ret");
+    case '\t': return find_key("tab");
+    case '\b': case 0x7F: return find_key("backspace");
+    case 0x1B: return find_key("esc");
+    default: return nullptr;
+  }
+}
+
 bool send_key(I8042& kbc, const KeyCodes& key, bool down) {
   const uint8_t set = kbc.state.kbd_scancode_set;
   if (kbc.translating() || set == 1) {

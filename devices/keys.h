@@ -24,6 +24,10 @@ struct KeyCodes {
 // The key named `name` (QEMU's spelling, case-insensitive; single characters such as "8"
 // or "a" name their key), or nullptr.
 const KeyCodes* find_key(const std::string& name);
+// The key that types the ASCII character `c` on a US keyboard, and whether shift must be
+// held for it ('A' is shift-a, '!' is shift-1, '\n' is ret); nullptr for characters no
+// key types.
+const KeyCodes* key_for_char(char c, bool& shift);
 // The keyboard sends the make (down) or break code of `key` to the controller. False
 // (nothing sent) when the keyboard is in scan code set 3 without translation.
 bool send_key(I8042& kbc, const KeyCodes& key, bool down);

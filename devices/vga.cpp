@@ -427,16 +427,44 @@ void Vga::render_graphics(VgaFrame& out) const {
 }
 
 bool Vga::text(std::vector<std::string>& rows_out) const {
+  VgaTextScreen screen;
+  if (!text_screen(screen)) return false;
+  rows_out.assign(screen.rows, std::string());
+  for (unsigned r = 0; r < screen.rows; ++r) {
+    for (unsigned c = 0; c < screen.cols; ++c) {
+      rows_out[r].push_back(static_cast<char>(screen.cells[r * screen.cols + c] & 0xFF));
+    }
+  }
+  return true;
+}
+
+bool Vga::text_screen(VgaTextScreen& out) const {
   if (graphics_mode()) return false;
   const Timing t = timing();
   const unsigned ch_lines = t.max_scan * (t.double_scan ? 2 : 1);
-  const unsigned rows = std::max(1u, t.lines / ch_lines);
-  rows_out.assign(rows, std::string());
-  for (unsigned r = 0; r < rows; ++r) {
-    for (unsigned c = 0; c < t.char_clocks; ++c) {
+  out.cols = t.char_clocks;
+  out.rows = std::max(1u, t.lines / ch_lines);
+  out.cells.assign(out.cols * out.rows, 0);
+  for (unsigned r = 0; r < out.rows; ++r) {
+    for (unsigned c = 0; c < out.cols; ++c) {
       const uint32_t cell = (t.start + r * t.line_offset + c) & 0xFFFF;
-      rows_out[r].push_back(static_cast<char>(state.vram[cell << 2]));
+      out.cells[r * out.cols + c] =
+          static_cast<uint16_t>(state.vram[cell << 2] | (state.vram[(cell << 2) + 1] << 8));
     }
+  }
+  out.blink_enabled = state.ar[ar::MODE] & 0x08;
+  const uint32_t cursor = ((static_cast<uint32_t>(state.cr[cr::CURSOR_HI]) << 8) | state.cr[cr::CURSOR_LO]) & 0xFFFF;
+  const uint32_t rel = (cursor - t.start) & 0xFFFF;
+  out.cursor_visible = false;
+  if (!(state.cr[cr::CURSOR_START] & 0x20) && t.line_offset != 0) {
+    out.cursor_row = rel / t.line_offset;
+    out.cursor_col = rel % t.line_offset;
+    out.cursor_visible = out.cursor_row < out.rows && out.cursor_col < out.cols;
+  }
+  for (unsigned i = 0; i < 16; ++i) {
+    uint8_t rgb[3];
+    dac_rgb(palette(static_cast<uint8_t>(i)), rgb);
+    out.colours[i] = {rgb[0], rgb[1], rgb[2]};
   }
   return true;
 }

@@ -75,6 +75,18 @@ struct VgaState {
   }
 };
 
+// A text screen as characters and attributes (what a terminal display draws).
+struct VgaTextScreen {
+  unsigned cols = 0, rows = 0;
+  std::vector<uint16_t> cells;  // row by row: the character (CP437) | attribute << 8
+  // Attribute bit 7 blinks the character (else it selects a bright background).
+  bool blink_enabled = false;
+  bool cursor_visible = false;  // enabled and on the screen
+  unsigned cursor_col = 0, cursor_row = 0;
+  // The DAC colour (RGB, 8 bits each) of each of the 16 attribute colours.
+  std::array<std::array<uint8_t, 3>, 16> colours{};
+};
+
 // A rendered screen: RGB, 3 bytes per pixel, rows top to bottom.
 struct VgaFrame {
   unsigned width = 0, height = 0;
@@ -101,6 +113,8 @@ class Vga final : public bus::Device, public bus::MmioDevice {
   // In a text mode, the screen's characters (code page 437 bytes), one string per row;
   // false in graphics modes.
   bool text(std::vector<std::string>& rows) const;
+  // In a text mode, the screen's cells, cursor and colours; false in graphics modes.
+  bool text_screen(VgaTextScreen& out) const;
   bool graphics_mode() const { return state.gr[6] & 1; }
   uint64_t generation = 0;
 

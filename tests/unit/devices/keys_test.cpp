@@ -56,5 +56,25 @@ TEST_F(Keys, UntranslatedSet2CodesWithF0Break) {
   EXPECT_EQ(drain(), (std::vector<uint8_t>{0xE0, 0x71, 0xE0, 0xF0, 0x71}));
 }
 
+TEST_F(Keys, CharactersOfAUsKeyboard) {
+  bool shift = true;
+  EXPECT_EQ(key_for_char('a', shift), find_key("a"));
+  EXPECT_FALSE(shift);
+  EXPECT_EQ(key_for_char('A', shift), find_key("a"));
+  EXPECT_TRUE(shift);
+  EXPECT_EQ(key_for_char('!', shift), find_key("1"));
+  EXPECT_TRUE(shift);
+  EXPECT_EQ(key_for_char('(', shift), find_key("9"));
+  EXPECT_EQ(key_for_char(')', shift), find_key("0"));
+  EXPECT_EQ(key_for_char('"', shift), find_key("apostrophe"));
+  EXPECT_TRUE(shift);
+  EXPECT_EQ(key_for_char('|', shift), find_key("backslash"));
+  EXPECT_EQ(key_for_char('/', shift), find_key("slash"));
+  EXPECT_FALSE(shift);
+  EXPECT_EQ(key_for_char('\r', shift), find_key("ret"));
+  EXPECT_EQ(key_for_char(' ', shift), find_key("spc"));
+  EXPECT_EQ(key_for_char('\x01', shift), nullptr);
+}
+
 }  // namespace
 }  // namespace popek::devices

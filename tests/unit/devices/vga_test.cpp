@@ -299,6 +299,34 @@ TEST_F(VgaTest, TextModeRendersGlyphsColoursAndTheNinthDot) {
   EXPECT_EQ(std::memcmp(pixel(f, 4, 13), blue, 3), 0);
 }
 
+TEST_F(VgaTest, TextScreenGivesCellsCursorAndColours) {
+  set_mode(kMode3);
+  dac(0x01, 0, 0, 0x2A);
+  crtc(0x0C, 0x00);
+  crtc(0x0D, 80);  // start address: the second row of memory
+  vga.mem_write(0x18000 + 160, 2, 0x1F41);       // 'A' white on blue, first cell shown
+  vga.mem_write(0x18000 + 160 + 2 * 81, 2, 0x8E42);  // 'B' blinking yellow, row 1 column 1
+  crtc(0x0A, 0x0E);
+  crtc(0x0E, 0x00);
+  crtc(0x0F, 80 + 80 + 5);  // the cursor at row 1, column 5 of the screen
+  VgaTextScreen t;
+  ASSERT_TRUE(vga.text_screen(t));
+  EXPECT_EQ(t.cols, 80u);
+  EXPECT_EQ(t.rows, 25u);
+  EXPECT_EQ(t.cells[0], 0x1F41);
+  EXPECT_EQ(t.cells[81], 0x8E42);
+  EXPECT_TRUE(t.blink_enabled);
+  EXPECT_TRUE(t.cursor_visible);
+  EXPECT_EQ(t.cursor_row, 1u);
+  EXPECT_EQ(t.cursor_col, 5u);
+  EXPECT_EQ(t.colours[1], (std::array<uint8_t, 3>{0, 0, 0xA8}));
+  crtc(0x0A, 0x20);  // cursor off
+  ASSERT_TRUE(vga.text_screen(t));
+  EXPECT_FALSE(t.cursor_visible);
+  set_mode(kMode13);
+  EXPECT_FALSE(vga.text_screen(t));
+}
+
 TEST_F(VgaTest, Mode13hScansOutEachPixelAsTwoByTwoDots) {
   set_mode(kMode13);
   dac(0x42, 0x3F, 0x00, 0x15);
