@@ -51,7 +51,8 @@ constexpr OptionSpec kOptions[] = {
     {"icount", "icount", true, "shift=N[,sleep=on|off]: 2^N ns of guest time per instruction (default 3)"},
     {"vga", "vga", true, "display adapter: std (a VGA, the default) or none"},
     {"monitor", "monitor", true, "human monitor: stdio, unix:PATH,server,nowait or none (default none)"},
-    {"nographic", "nographic", false, "accepted for QEMU compatibility (popek opens no window; screendump shows the VGA)"},
+    {"display", "display", true, "curses (the VGA's text modes in this terminal, keys to the guest) or none (the default)"},
+    {"nographic", "nographic", false, "no display (popek's default; the serial console stays on stdio)"},
     {"no-reboot", "no-reboot", false, "exit instead of resetting when the guest resets"},
     {"d", "debug", true, "log channels, comma separated (-d help lists them)"},
     {"D", "logfile", true, "write -d output to FILE instead of stderr"},
@@ -619,6 +620,24 @@ CliResult parse_cli(const std::vector<std::string>& raw, const std::string& defa
     else if (v == "none") c.vga = false;
     else return fail("popek: -vga " + v + ": expected std or none");
   }
+  if (vm.count("display")) {
+    const std::string d = str("display");
+    if (d != "curses" && d != "none") return fail("popek: -display " + d + ": expected curses or none");
+    if (d == "curses" && vm.count("nographic")) return fail("popek: -display curses cannot be used with -nographic");
+    c.display = d;
+  }
+  if (c.display == "curses") {
+    // The terminal shows the screen: the serial console moves off it (QEMU puts it on a
+    // virtual console), and nothing else may read or write it.
+    if (!vm.count("serial")) c.serial = "none";
+    if (c.serial == "stdio" || c.debugcon == "stdio" || std::find(c.serial_extra.begin(), c.serial_extra.end(), "stdio") != c.serial_extra.end())
+      return fail("popek: -display curses: the terminal shows the screen; -serial and -debugcon cannot use stdio");
+    if (vm.count("monitor") && str("monitor") == "stdio")
+      return fail("popek: -display curses: the terminal shows the screen; use -monitor unix:PATH,server,nowait");
+    if (!c.vga) return fail("popek: -display curses needs a display adapter (not -vga none)");
+    // A person is looking: an idle guest waits in real time instead of racing ahead.
+    if (!vm.count("icount")) c.icount_sleep = true;
+  }
   if (vm.count("monitor")) {
     c.monitor = str("monitor");
     if (!valid_monitor_spec(c.monitor))
@@ -637,6 +656,8 @@ CliResult parse_cli(const std::vector<std::string>& raw, const std::string& defa
     c.engine = Engine::Jit;
     if (c.monitor != "none")
       return fail("popek: -monitor cannot be used with --lockstep (its keys would reach one machine only)");
+    if (c.display != "none")
+      return fail("popek: -display cannot be used with --lockstep (its keys would reach one machine only)");
   }
   if (vm.count("kernel")) c.kernel_path = str("kernel");
   if (vm.count("bios")) c.bios_path = str("bios");

@@ -91,9 +91,8 @@ Machine::Machine(const MachineConfig& cfg, InputMirror mirror)
   dma_ = std::make_unique<devices::I8237>(bus_);
   pci_ = std::make_unique<devices::PciAbsent>(bus_);
   fw_cfg_ = std::make_unique<devices::FwCfg>(bus_);
-  // popek opens no window: the firmware's console is COM1 too, as under QEMU's -nographic
-  // (SeaBIOS then writes to the VGA and to COM1).
-  devices::add_pc_items(*fw_cfg_, cfg_.ram_size, true);
+  // Without a display the machine is "nographic" as under QEMU's -nographic.
+  devices::add_pc_items(*fw_cfg_, cfg_.ram_size, cfg_.display == "none");
   if (vga_ && !cfg_.bios_path.empty()) {
     // The VGA BIOS, as QEMU hands it to SeaBIOS (which copies it to 0xC0000 and runs it).
     std::vector<uint8_t> rom;

@@ -37,6 +37,9 @@ struct MachineConfig {
   // its BIOS (SeaBIOS's VGA ROM) goes to the firmware through fw_cfg as vgaroms/vgabios.bin.
   bool vga = true;
   std::string vga_bios_path = "/usr/share/seabios/vgabios-isavga.bin";
+  // The display (-display): none (no window; the firmware's console is also on COM1) or
+  // curses (the VGA's text modes in the terminal).
+  std::string display = "none";
   // The human monitor (-monitor): none, stdio or unix:PATH,server,nowait.
   std::string monitor = "none";
   // Initial ramdisk (Linux) or first module (multiboot) (-initrd), or empty.

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "frontend/cli.h"
+#include "frontend/curses_display.h"
 #include "frontend/host_attention.h"
 #include "frontend/lockstep.h"
 #include "frontend/machine.h"
@@ -64,6 +65,11 @@ int run(int argc, char** argv) {
     if (cfg.monitor != "none") {
       monitor = std::make_unique<Monitor>(m, cfg.monitor);
       m.monitor = monitor.get();
+    }
+    std::unique_ptr<Display> display;
+    if (cfg.display == "curses") {
+      display = std::make_unique<CursesDisplay>(m);
+      m.displays.push_back(display.get());
     }
     install_signal_handlers();
     m.host = &g_host;

@@ -7,7 +7,8 @@
 ;   "T\n"   text mode 3 is drawn (teletype text, direct writes, colours, line
 ;           graphics, "key: " on row 12) and the guest waits for a key; the cursor is
 ;           hidden, so the screen compares exactly
-;   "K\n"   a key was read and echoed (row 12: "key: " and the character)
+;   "K\n"   a key was read and echoed (row 12: "key: " and the character); the
+;           character comes first on a line of its own
 ;   "G\n"   mode 13h shows the pattern: pixel (x, y) has colour (x XOR y) & 0FFh
 ; The guest then idles with interrupts on until the test quits.
 
@@ -78,6 +79,7 @@ start:
         mov     ah, 0x0E
         xor     bh, bh
         int     0x10
+        call    marker                  ; the character read
         mov     al, 'K'
         call    marker
         xor     ah, ah                  ; another key: on to mode 13h

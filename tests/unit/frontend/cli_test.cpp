@@ -279,6 +279,27 @@ TEST_F(Cli, VgaAndMonitor) {
             std::string::npos);
 }
 
+TEST_F(Cli, CursesDisplayTakesTheTerminal) {
+  const MachineConfig plain = parse_cli(with_kernel({})).config;
+  EXPECT_EQ(plain.display, "none");
+  EXPECT_EQ(plain.serial, "stdio");
+  EXPECT_FALSE(plain.icount_sleep);
+  const MachineConfig c = parse_cli(with_kernel({"-display", "curses"})).config;
+  EXPECT_EQ(c.display, "curses");
+  EXPECT_EQ(c.serial, "none") << "the serial console leaves the terminal";
+  EXPECT_TRUE(c.icount_sleep) << "an idle guest waits in real time";
+  EXPECT_FALSE(parse_cli(with_kernel({"-display", "curses", "-icount", "shift=3,sleep=off"})).config.icount_sleep);
+  EXPECT_EQ(parse_cli(with_kernel({"-display", "curses", "-serial", "file:/tmp/s.txt"})).config.serial,
+            "file:/tmp/s.txt");
+  EXPECT_EQ(error_of(with_kernel({"-display", "gtk"})), "popek: -display gtk: expected curses or none");
+  EXPECT_NE(error_of(with_kernel({"-display", "curses", "-serial", "stdio"})).find("cannot use stdio"),
+            std::string::npos);
+  EXPECT_NE(error_of(with_kernel({"-display", "curses", "-monitor", "stdio"})).find("-monitor unix:"),
+            std::string::npos);
+  EXPECT_NE(error_of(with_kernel({"-display", "curses", "-vga", "none"})).find("-vga none"), std::string::npos);
+  EXPECT_NE(error_of(with_kernel({"-display", "curses", "--lockstep"})).find("--lockstep"), std::string::npos);
+}
+
 TEST_F(Cli, BootOrder) {
   EXPECT_EQ(parse_cli(with_kernel({"-boot", "order=c"})).config.boot_order, "c");
   EXPECT_EQ(parse_cli(with_kernel({"-boot", "dc"})).config.boot_order, "dc");
