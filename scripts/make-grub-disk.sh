@@ -8,7 +8,8 @@
 #                     /boot/vmlinuz, /boot/initramfs.cpio.gz, /boot/grub/grub.cfg and
 #                     GRUB's modules in /boot/grub/i386-pc
 #
-# grub.cfg puts GRUB on the serial console (COM1, 115200) and has two entries: "linux"
+# grub.cfg puts GRUB on the screen and the serial console (COM1, 115200) at once, keys
+# from either reaching it, and has two entries: "linux"
 # (the 32-bit boot protocol: GRUB enters the kernel in protected mode) and "linux16" (the
 # 16-bit protocol: the kernel's real-mode setup code runs first). --entry picks the one
 # booted when the menu times out.
@@ -77,8 +78,8 @@ cp "$initrd" "$root/boot/initramfs.cpio.gz"
 cp "$grubdir"/*.mod "$grubdir"/*.lst "$root/boot/grub/i386-pc/"
 cat >"$root/boot/grub/grub.cfg" <<EOF
 serial --unit=0 --speed=115200
-terminal_input serial
-terminal_output serial
+terminal_input console serial
+terminal_output console serial
 set timeout=$timeout
 set default=$default
 menuentry 'linux (32-bit boot protocol)' {
