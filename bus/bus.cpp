@@ -72,14 +72,21 @@ void Bus::restore_bios_copy() {
   std::memcpy(ram_.data() + bios_low_base_, bios_.data() + bios_.size() - low_size, low_size);
 }
 
+void Bus::map_option_rom(uint32_t base, std::vector<uint8_t> image) {
+  option_rom_ = std::move(image);
+  option_rom_base_ = base;
+}
+
 uint8_t* Bus::ram_ptr(uint32_t phys) {
   if (phys >= ram_.size()) return nullptr;
   if (phys >= kLegacyHoleStart && phys < kLegacyHoleEnd) return nullptr;
+  if (phys - option_rom_base_ < option_rom_.size()) return nullptr;
   if (!bios_.empty() && !bios_shadowed_ && phys >= bios_low_base_ && phys < 0x100000) return nullptr;
   return ram_.data() + phys;
 }
 
 const uint8_t* Bus::rom_ptr(uint32_t phys) const {
+  if (phys - option_rom_base_ < option_rom_.size()) return option_rom_.data() + (phys - option_rom_base_);
   if (bios_.empty()) return nullptr;
   if (!bios_shadowed_ && phys >= bios_low_base_ && phys < 0x100000)
     return bios_.data() + (bios_.size() - (0x100000 - phys));

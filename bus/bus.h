@@ -44,6 +44,10 @@ class Bus {
   uint8_t* ram_ptr(uint32_t phys);
   const uint8_t* rom_ptr(uint32_t phys) const;
   void map_bios(std::vector<uint8_t> image);
+  // An option ROM (an ISA card's BIOS, e.g. a VGA BIOS at 0xC0000), read-only at `base`
+  // for the BIOS's scan of 0xC0000-0xDFFFF to find. One at most; it must lie below the
+  // BIOS copy.
+  void map_option_rom(uint32_t base, std::vector<uint8_t> image);
   // The legacy video window 0xA0000-0xBFFFF (a VGA's memory); unmapped, it reads all ones.
   static constexpr uint32_t kVideoWindow = 0xA0000, kVideoWindowEnd = 0xC0000;
   void map_video(MmioDevice* dev) { video_ = dev; }
@@ -123,6 +127,8 @@ class Bus {
   uint32_t bios_low_base_ = 0;   // first address of the alias below 1 MiB
   uint32_t bios_high_base_ = 0;  // first address of the image below 4 GiB
   bool bios_shadowed_ = false;   // the copy below 1 MiB is RAM (restore_bios_copy)
+  std::vector<uint8_t> option_rom_;
+  uint32_t option_rom_base_ = 0;
   bool a20_ = true;
   std::vector<Device*> devices_;
   std::vector<Device*> io_map_;  // 65536 entries

@@ -33,10 +33,13 @@ struct MachineConfig {
   // BIOS boot order, first to last, in QEMU's letters: a floppy, c disk, d CD-ROM,
   // n network (-boot order=; QEMU's PC default "cad").
   std::string boot_order = "cad";
-  // A VGA adapter (-vga std, QEMU's isapc default) or none (-vga none). With a firmware,
-  // its BIOS (SeaBIOS's VGA ROM) goes to the firmware through fw_cfg as vgaroms/vgabios.bin.
+  // A VGA adapter (-vga std, QEMU's isapc default) or none (-vga none). With SeaBIOS, its
+  // BIOS (SeaBIOS's VGA ROM) goes to the firmware through fw_cfg as vgaroms/vgabios.bin.
   bool vga = true;
   std::string vga_bios_path = "/usr/share/seabios/vgabios-isavga.bin";
+  // The VGA BIOS for a firmware that is not SeaBIOS (the Bochs BIOS): the LGPL VGABios,
+  // read-only at 0xC0000 where the BIOS's option-ROM scan finds it.
+  std::string isa_vga_bios_path = "/usr/share/vgabios/vgabios.bin";
   // The display (-display): none (no window; the firmware's console is also on COM1) or
   // curses (the VGA's text modes in the terminal).
   std::string display = "none";

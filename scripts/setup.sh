@@ -15,7 +15,7 @@ packages=(
   nasm binutils gcc-multilib                 # guest programs (nasm, gcc -m32, ld)
   qemu-system-x86                            # the peer the guest outputs are compared with
   seabios                                    # the default firmware (/usr/share/seabios/bios.bin)
-  bochsbios                                  # a second BIOS to try (-bios /usr/share/bochs/BIOS-bochs-latest)
+  bochsbios vgabios                          # a second BIOS to try (-bios /usr/share/bochs/BIOS-bochs-latest) and its VGA BIOS
   grub-pc-bin fdisk e2fsprogs                # scripts/make-grub-disk.sh (GRUB for i386-pc, sfdisk, mke2fs)
 )
 

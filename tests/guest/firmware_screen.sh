@@ -6,6 +6,8 @@
 #  2. GRUB: a disk from scripts/make-grub-disk.sh shows GRUB's menu with both entries;
 #     keys sent with `sendkey` reach GRUB through the BIOS keyboard (down, then ret boots
 #     the second entry, which GRUB announces on the serial console).
+#  3. the Bochs BIOS (when Debian's bochsbios and vgabios are installed): the LGPL VGABios
+#     at 0xC0000 is found by its option-ROM scan and both banners are on the screen.
 # The GRUB disk holds a stand-in kernel: the test ends once GRUB starts loading it.
 #
 # usage: firmware_screen.sh POPEK QUIET_DISK REPO_ROOT OUTDIR [POPEK OPTION...]
@@ -86,6 +88,22 @@ if wait_for "$out/seabios.debugcon.txt" "I"; then
 fi
 stop_popek
 
+# --- 3. the Bochs BIOS with the LGPL VGABios (before GRUB, which may skip the test)
+bochs=/usr/share/bochs/BIOS-bochs-latest
+if [ -f "$bochs" ] && [ -f /usr/share/vgabios/vgabios.bin ]; then
+  start_popek bochs "$@" -bios "$bochs" -hda "$quiet_disk"
+  if wait_for "$out/bochs.debugcon.txt" "I"; then
+    dump bochs
+    shown bochs "Bochs VGABios"
+    shown bochs "Bochs 2."
+    shown bochs "ata0 master: POPEK HARDDISK"
+    shown bochs "Booting from Hard Disk..."
+  fi
+  stop_popek
+else
+  echo "(no Bochs BIOS or LGPL VGABios installed: part 3 not run)"
+fi
+
 # --- 2. GRUB
 printf 'not a kernel\n' >"$out/stand-in"
 bash "$root/scripts/make-grub-disk.sh" --timeout 60 --size 8 --kernel "$out/stand-in" --initrd "$out/stand-in" \
@@ -113,8 +131,8 @@ if [ -f "$out/grub.img" ]; then
   fi
   stop_popek
 fi
-for name in seabios grub; do
-  if [ -s "$out/$name.stderr.txt" ]; then
+for name in seabios bochs grub; do
+  if [ -s "$out/$name.stderr.txt" ] 2>/dev/null; then
     echo "$name stderr:"; cat "$out/$name.stderr.txt"
     fail "popek wrote to stderr"
   fi

@@ -78,6 +78,20 @@ std::vector<uint8_t> pattern_rom(size_t size) {
   return rom;
 }
 
+TEST(BusMemory, OptionRomIsReadOnlyAtItsBase) {
+  Bus bus(kRam);
+  std::vector<uint8_t> rom(0x9600, 0x90);
+  rom[0] = 0x55, rom[1] = 0xAA, rom[2] = 0x4B;
+  bus.map_option_rom(0xC0000, rom);
+  EXPECT_EQ(bus.read_phys(0xC0000, 2), 0xAA55u);
+  EXPECT_EQ(bus.ram_ptr(0xC0000), nullptr) << "not RAM: the MMU must not write it directly";
+  ASSERT_NE(bus.rom_ptr(0xC95FF), nullptr);
+  bus.write_phys(0xC0000, 2, 0x1234);
+  EXPECT_EQ(bus.read_phys(0xC0000, 2), 0xAA55u) << "a write to the ROM is ignored";
+  EXPECT_NE(bus.ram_ptr(0xC9600), nullptr) << "RAM again after the ROM";
+  EXPECT_NE(bus.ram_ptr(0xBFFFF + 0x10000), nullptr);
+}
+
 TEST(BusMemory, BiosIsMappedBelowOneMiBAndBelowFourGiB) {
   Bus bus(kRam);
   const std::vector<uint8_t> rom = pattern_rom(64 * 1024);
