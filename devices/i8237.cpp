@@ -32,7 +32,11 @@ void I8237::master_clear(unsigned chip) {
   c.mask = 0x0F;
 }
 
+// A reset is power-on here: the address, count and page registers start at zero too (on
+// the chip a reset is a master clear and leaves them undefined; the BIOS programs them).
+// Nothing of an earlier guest survives, so a run does not depend on what ran before.
 void I8237::reset() {
+  state = I8237State{};
   master_clear(0);
   master_clear(1);
 }
