@@ -19,7 +19,7 @@ namespace cr {
 constexpr unsigned H_DISPLAY_END = 1, OVERFLOW = 7, MAX_SCAN = 9, CURSOR_START = 0x0A,
                    CURSOR_END = 0x0B, START_HI = 0x0C, START_LO = 0x0D, CURSOR_HI = 0x0E,
                    CURSOR_LO = 0x0F, V_SYNC_END = 0x11, V_DISPLAY_END = 0x12, OFFSET = 0x13,
-                   LINE_COMPARE = 0x18, kCount = 0x19;
+                   UNDERLINE = 0x14, MODE_CONTROL = 0x17, LINE_COMPARE = 0x18, kCount = 0x19;
 }
 namespace ar {
 constexpr unsigned MODE = 0x10, OVERSCAN = 0x11, PLANE_ENABLE = 0x12, PANNING = 0x13,
@@ -381,17 +381,21 @@ void Vga::render_graphics(VgaFrame& out) const {
   const VgaState& s = state;
   const Timing t = timing();
   const unsigned shift = (s.gr[gr::MODE] >> 5) & 3;  // 0: 16 colours, 1: CGA 4 colours, 2+: 256
-  const bool half_clock = s.sr[sr::CLOCKING] & 0x08;
-  if (shift == 1) {
-    bus_.log().unimp("vga-cga-shift", "vga: CGA-compatible 4-colour shifting (modes 4 and 5) is not "
-                     "drawn yet; the screen shows black");
-  }
-  out.width = t.char_clocks * 8;
+  // Half dot clock (modes 4, 5 and 0Dh): each dot is drawn twice, as QEMU draws it.
+  const unsigned dot = (s.sr[sr::CLOCKING] & 0x08) ? 2 : 1;
+  out.width = t.char_clocks * 8 * dot;
   out.height = t.lines;
   out.rgb.assign(static_cast<size_t>(out.width) * out.height * 3, 0);
-  const unsigned repeat = t.max_scan * (t.double_scan ? 2 : 1);  // output lines per memory row
+  const unsigned scan_repeat = t.double_scan ? 2 : 1;
+  const unsigned repeat = t.max_scan * scan_repeat;  // output lines per memory row
   const uint8_t plane_enable = s.ar[ar::PLANE_ENABLE] & 0x0F;
   const unsigned pan = s.ar[ar::PANNING] & 7;
+  // CGA compatibility (CRTC mode control bits 0 and 1 clear): bits 0 and 1 of the row
+  // scan counter replace address bits 13 and 14, so that scan lines alternate between
+  // memory banks. Bit 13 of the address the CRTC puts out, which in word mode (odd/even
+  // memory, kept here at plane offset = CPU address / 2) is plane offset bit 12.
+  const uint8_t mode_control = s.cr[cr::MODE_CONTROL];
+  const unsigned bank_bit = (mode_control & 0x40) ? 13 : 12;
   uint8_t colours16[16][3];
   for (unsigned i = 0; i < 16; ++i) dac_rgb(palette(static_cast<uint8_t>(i)), colours16[i]);
   uint32_t line_start = t.start;
@@ -401,6 +405,13 @@ void Vga::render_graphics(VgaFrame& out) const {
       line_start = 0;
       row_line = 0;
     }
+    const unsigned row_scan = row_line / scan_repeat;
+    uint32_t bank_clear = 0, bank_set = 0;
+    if (!(mode_control & 0x01)) bank_clear |= 1u << bank_bit, bank_set |= (row_scan & 1u) << bank_bit;
+    if (!(mode_control & 0x02)) bank_clear |= 2u << bank_bit, bank_set |= ((row_scan >> 1) & 1u) << (bank_bit + 1);
+    const auto plane_offset = [&](uint32_t column) {
+      return (((line_start + column) & ~bank_clear) | bank_set) & 0xFFFF;
+    };
     uint8_t* px = &out.rgb[static_cast<size_t>(y) * out.width * 3];
     for (unsigned x = 0; x < out.width; ++x) {
       uint8_t rgb[3];
@@ -408,14 +419,21 @@ void Vga::render_graphics(VgaFrame& out) const {
         const uint32_t i = ((line_start << 2) + x / 2) & 0x3FFFF;
         dac_rgb(s.vram[i], rgb);
       } else if (shift == 0) {
-        const unsigned p = (half_clock ? x / 2 : x) + pan;
-        const uint32_t o = ((line_start + p / 8) & 0xFFFF) << 2;
+        const unsigned p = x / dot + pan;
+        const uint32_t o = plane_offset(p / 8) << 2;
         const unsigned bit = 7 - (p & 7);
         unsigned colour = 0;
         for (unsigned plane = 0; plane < 4; ++plane) colour |= ((s.vram[o + plane] >> bit) & 1u) << plane;
         std::memcpy(rgb, colours16[colour & plane_enable], 3);
       } else {
-        rgb[0] = rgb[1] = rgb[2] = 0;  // CGA 4-colour shifting: logged below
+        // CGA 4 colours (shift register interleave): 2 bits a pixel, leftmost first; a
+        // plane offset holds 8 pixels, 4 in plane 0 (the even CPU byte) then 4 in
+        // plane 1, with planes 2 and 3 giving the colour's upper bits likewise.
+        const unsigned p = x / dot;
+        const uint32_t o = plane_offset(p / 8) << 2;
+        const unsigned k = p & 7, half = k >> 2, bits = 6 - 2 * (k & 3);
+        const unsigned colour = ((s.vram[o + half] >> bits) & 3u) | (((s.vram[o + 2 + half] >> bits) & 3u) << 2);
+        std::memcpy(rgb, colours16[colour & plane_enable], 3);
       }
       std::memcpy(px + x * 3, rgb, 3);
     }

@@ -11,9 +11,10 @@
 // bit mask, latches) and both read modes (plane select, colour compare). The renderer
 // turns the current mode into RGB pixels: text modes (8- or 9-dot characters, the font
 // in plane 2 with two selectable maps, blink and intensity, the cursor, line-graphics
-// ninth column), 16-colour planar modes, 256-colour modes chained (13h) or unchained
-// ("mode X"), with double scan, line compare (split screen), start address and pixel
-// panning. Not drawn yet: the CGA-compatible 4-colour shifting of modes 4 and 5 (logged). Input status 1 follows
+// ninth column), 16-colour planar modes, the CGA-compatible modes (4 colours by shift
+// register interleave, the CRTC's bank substitution of scan lines), 256-colour modes
+// chained (13h) or unchained ("mode X"), with the half dot clock, double scan, line
+// compare (split screen), start address and pixel panning. Input status 1 follows
 // virtual time (vertical retrace at 70 Hz for 400-line timings, 60 Hz for 480 lines).
 //
 // The display side (frontend/) calls render() and text() at its own pace; neither changes

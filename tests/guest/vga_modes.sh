@@ -1,0 +1,67 @@
+#!/bin/bash
+# A boot sector that steps through VGA modes (bootsector/vga_modes.asm), seen through the
+# monitor as a QEMU user sees it: at each of the guest's markers on the debug console the
+# test takes a screen dump (PPM) and types Return for the next mode. The dumps' SHA-256
+# must equal the expected ones, which are QEMU's dumps of the same program (run with
+# "qemu", this script is the witness).
+#
+# usage: vga_modes.sh popek|popek-interp|qemu EMULATOR DISK_IMAGE EXPECTED_PREFIX OUTDIR
+#   EXPECTED_PREFIX.MARKER.sha256 holds the hash for each marker (4, 5, 6, D).
+set -u
+if [ $# -ne 5 ]; then
+  echo "usage: $0 popek|popek-interp|qemu EMULATOR DISK_IMAGE EXPECTED_PREFIX OUTDIR" >&2
+  exit 2
+fi
+kind=$1 emu=$2 disk=$3 expected=$4 out=$5
+markers="4 5 6 D"
+rm -rf "$out"
+mkdir -p "$out"
+case $kind in
+  popek) cmd=("$emu" -m 32 -monitor stdio -serial none -hda "$disk") ;;
+  popek-interp) cmd=("$emu" --engine=interp -m 32 -monitor stdio -serial none -hda "$disk") ;;
+  qemu) cmd=("$emu" -M isapc -m 32 -display none -monitor stdio -serial none -drive file="$disk",format=raw,if=ide) ;;
+  *) echo "unknown kind $kind" >&2; exit 2 ;;
+esac
+mkfifo "$out/monitor.in"
+"${cmd[@]}" -debugcon file:"$out/debugcon.txt" <"$out/monitor.in" >"$out/monitor.out" 2>"$out/stderr.txt" &
+pid=$!
+exec 3>"$out/monitor.in"
+fails=0
+fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+wait_marker() {  # at most 60 s
+  for _ in $(seq 1 3000); do
+    grep -qx "$1" "$out/debugcon.txt" 2>/dev/null && return 0
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.02
+  done
+  fail "no marker '$1' from the guest"
+  return 1
+}
+for m in $markers; do
+  wait_marker "$m" || break
+  echo "screendump $out/mode$m.ppm" >&3
+  echo "sendkey ret" >&3
+done
+echo quit >&3
+exec 3>&-
+for _ in $(seq 1 500); do kill -0 "$pid" 2>/dev/null || break; sleep 0.02; done
+if kill -0 "$pid" 2>/dev/null; then
+  kill -KILL "$pid"
+  fail "the emulator did not quit"
+fi
+wait "$pid" 2>/dev/null
+for m in $markers; do
+  want=$(cat "$expected.$m.sha256")
+  got=$(sha256sum "$out/mode$m.ppm" 2>/dev/null | cut -d' ' -f1)
+  if [ "$got" = "$want" ]; then
+    echo "ok mode $m: $(head -c 15 "$out/mode$m.ppm" | sed -n 2p) dump as expected"
+  else
+    fail "mode $m: sha256 ${got:-missing}, want $want"
+  fi
+done
+if [ "$kind" != qemu ] && [ -s "$out/stderr.txt" ]; then
+  echo "stderr:"; cat "$out/stderr.txt"
+  fail "the emulator wrote to stderr"
+fi
+[ "$fails" -eq 0 ] || { echo "monitor output:"; cat "$out/monitor.out"; exit 1; }
+echo PASS
