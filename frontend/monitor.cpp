@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cinttypes>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <sstream>
 
@@ -25,7 +26,8 @@ constexpr const char* kHelp =
     "info registers                the CPU's registers\n"
     "screendump FILE [-f FORMAT]   save the screen: PPM, PNG (FILE.png or -f png) or the\n"
     "                              text of a text mode (FILE.txt or -f txt)\n"
-    "sendkey KEYS [HOLD_MS]        press keys together, QEMU's names joined by '-'\n"
+    "sendkey KEYS [HOLD_MS]        press keys together, QEMU's names joined by '-', and\n"
+    "                              release them at once or after HOLD_MS milliseconds\n"
     "                              (sendkey ctrl-alt-delete, sendkey shift-8, sendkey ret)\n"
     "system_reset                  reset the machine\n"
     "quit                          end popek\n";
@@ -148,7 +150,20 @@ void Monitor::close_client() {
   if (listen_fd_ >= 0) in_fd_ = out_fd_ = -1;
 }
 
+void Monitor::release_held(bool all) {
+  const auto now = std::chrono::steady_clock::now();
+  for (auto h = held_.begin(); h != held_.end();) {
+    if (!all && h->until > now) {
+      ++h;
+      continue;
+    }
+    for (auto it = h->keys.rbegin(); it != h->keys.rend(); ++it) devices::send_key(m_.kbc(), **it, false);
+    h = held_.erase(h);
+  }
+}
+
 void Monitor::poll() {
+  release_held(false);
   if (listen_fd_ >= 0) accept_client();
   if (in_fd_ < 0) return;
   char buf[4096];
@@ -234,11 +249,23 @@ std::string Monitor::execute(const std::string& line) {
       if (!k) return "sendkey: unknown key '" + name + "'\n";
       keys.push_back(k);
     }
-    // Held keys are pressed in order and released in reverse, all at once: the guest's
-    // keyboard driver sees the same sequence a person typing it would produce.
+    unsigned long hold_ms = 0;
+    if (w.size() == 3) {
+      char* end = nullptr;
+      hold_ms = std::strtoul(w[2].c_str(), &end, 10);
+      if (w[2].empty() || *end || hold_ms > 60000) return "sendkey: HOLD_MS must be a number of milliseconds, at most 60000\n";
+    }
+    // Keys are pressed in order and released in reverse: the guest's keyboard driver sees
+    // the sequence a person typing them would produce. Keys still held from an earlier
+    // sendkey are released first.
+    release_held(true);
     devices::I8042& kbc = m_.kbc();
     for (const devices::KeyCodes* k : keys) {
       if (!devices::send_key(kbc, *k, true)) return "sendkey: the keyboard is in scan code set 3, which popek does not produce\n";
+    }
+    if (hold_ms) {
+      held_.push_back({std::chrono::steady_clock::now() + std::chrono::milliseconds(hold_ms), keys});
+      return {};
     }
     for (auto it = keys.rbegin(); it != keys.rend(); ++it) devices::send_key(kbc, **it, false);
     return {};

@@ -9,6 +9,7 @@
 // at which poll() runs.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <stdexcept>
@@ -18,6 +19,11 @@
 namespace popek::frontend {
 
 class Machine;
+}  // namespace popek::frontend
+namespace popek::devices {
+struct KeyCodes;
+}
+namespace popek::frontend {
 
 struct MonitorError : std::runtime_error {
   using std::runtime_error::runtime_error;
@@ -46,6 +52,8 @@ class Monitor {
   void send(const std::string& text);
   void accept_client();
   void close_client();
+  // Release the keys of `sendkey KEYS HOLD_MS` whose time is up (all of them: `all`).
+  void release_held(bool all);
 
   Machine& m_;
   int in_fd_ = -1;      // stdin or the connected client
@@ -55,6 +63,12 @@ class Monitor {
   std::string pending_;  // a partial command line
   int stdin_flags_ = -1; // standard input's file status flags before -monitor stdio
   bool quit_ = false;
+  // Keys held down by `sendkey KEYS HOLD_MS` until a host time (released in reverse).
+  struct HeldKeys {
+    std::chrono::steady_clock::time_point until;
+    std::vector<const devices::KeyCodes*> keys;
+  };
+  std::vector<HeldKeys> held_;
 };
 
 }  // namespace popek::frontend
