@@ -58,6 +58,7 @@ std::unique_ptr<Block> BlockCache::decode(uint32_t linear, uint32_t phys, CodeMo
     const unsigned first = avail < 15 ? avail : 15;
     fetch_phys(bus, ph, buf, first);
     Insn in;
+    unsigned examined = first;  // bytes the decoder may have looked at
     DecodeResult r = decoder_.decode(buf, first, mode, in);
     if (r == DecodeResult::NeedMore) {
       // The instruction straddles the page: fetch the rest from the next page.
@@ -71,6 +72,7 @@ std::unique_ptr<Block> BlockCache::decode(uint32_t linear, uint32_t phys, CodeMo
       }
       fetch_phys(bus, ph2, buf + first, 15 - first);
       r = decoder_.decode(buf, 15, mode, in);
+      examined = 15;
       b->two_pages = true;
       b->phys_page2 = ph2 >> 12;
     }
@@ -82,7 +84,9 @@ std::unique_ptr<Block> BlockCache::decode(uint32_t linear, uint32_t phys, CodeMo
     }
     const bool ends = in.bad || !in.fn || (kInsnTable[in.row].attrs & iattr::ENDS_BLOCK);
     b->insns.push_back(in);
-    b->length = static_cast<uint16_t>(b->length + in.len);
+    // An instruction that cannot be decoded was judged on every byte the decoder saw: a
+    // write to any of them must drop the block (the bytes may now decode).
+    b->length = static_cast<uint16_t>(b->length + (in.bad ? std::max<unsigned>(in.len, examined) : in.len));
     if (ends || b->two_pages) break;
     lin += in.len;
     ph += in.len;

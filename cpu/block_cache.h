@@ -26,7 +26,10 @@ struct Block {
   uint32_t phys = 0;       // physical address of the first byte
   uint32_t phys_page2 = 0; // second physical page when the last instruction straddles one
   bool two_pages = false;
-  uint16_t length = 0;     // bytes of guest code, from `phys` on (into the next page if two_pages)
+  // Bytes of guest code, from `phys` on (into the next page if two_pages), as the
+  // self-modifying-code check watches them: for an undecodable last instruction, every
+  // byte the decoder looked at.
+  uint16_t length = 0;
   CodeMode mode = CodeMode::Real16;
   // Set when the block starts with an instruction that cannot be fetched or decoded:
   // executing it raises this exception (vector, error code).

@@ -3,6 +3,7 @@
 // and is cached, must execute the new bytes (SDM vol. 3 §11.6).
 #include <gtest/gtest.h>
 
+#include "cpu/block_cache.h"
 #include "tests/unit/cpu/sys_machine.h"
 
 namespace popek::cpu {
@@ -57,6 +58,20 @@ TEST_F(Smc, UnmodifiedCodeRunsFromTheCache) {
   EXPECT_EQ(s().gpr[EAX], 1u);
   EXPECT_EQ(s().eip, 0x1014u);
   EXPECT_EQ(m_.cpu().blocks_decoded, 4u) << "1000, 2000, 1005, 1013: no block decoded twice";
+}
+
+TEST_F(Smc, StoreIntoTheBytesThatMadeAnInstructionInvalid) {
+  // 1000: 0F 04 -- no such opcode: the block raises #UD. The decoder looked at more than
+  // its first byte, so a store into the second byte (making it 0F 1F 00, a NOP) must
+  // drop the block, or the new instruction would keep raising #UD.
+  m_.put(0x1000, {0x0F, 0x04, 0x00, 0xF4});
+  (void)run();
+  const Block* bad = m_.cpu().find_block(0x1000, CodeMode::Prot32);
+  ASSERT_NE(bad, nullptr);
+  ASSERT_TRUE(bad->insns[0].bad) << "0F 04 decodes as invalid";
+  ASSERT_EQ(m_.cpu().write_linear(0x1001, 1, 0x1F, false), Status::Ok);
+  EXPECT_EQ(m_.cpu().find_block(0x1000, CodeMode::Prot32), nullptr)
+      << "the store into byte 1 of the invalid instruction left its block cached";
 }
 
 }  // namespace
