@@ -11,10 +11,10 @@ void Log::trace(uint32_t channel, const char* fmt, ...) {
   fputc('\n', out);
 }
 
-void Log::channel_line(uint32_t channel, const char* name, const std::string& key, const char* fmt,
+void Log::channel_line(uint32_t channel, const char* name, std::string_view key, const char* fmt,
                        va_list ap) {
   if (!on(channel)) return;
-  const uint32_t n = ++seen_[key];
+  const uint32_t n = ++seen_[std::string(key)];
   if (n > kRepeatLimit) return;
   char buf[512];
   vsnprintf(buf, sizeof buf, fmt, ap);
@@ -22,7 +22,7 @@ void Log::channel_line(uint32_t channel, const char* name, const std::string& ke
   else fprintf(out, "%s: %s (%u times: not shown again)\n", name, buf, n);
 }
 
-void Log::guest_error(const std::string& key, const char* fmt, ...) {
+void Log::guest_error(std::string_view key, const char* fmt, ...) {
   if (quiet) return;
   ++counts.guest_errors;
   va_list ap;
@@ -31,7 +31,7 @@ void Log::guest_error(const std::string& key, const char* fmt, ...) {
   va_end(ap);
 }
 
-void Log::unimp(const std::string& key, const char* fmt, ...) {
+void Log::unimp(std::string_view key, const char* fmt, ...) {
   if (quiet) return;
   ++counts.unimp;
   va_list ap;

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 
 namespace popek::bus {
@@ -53,14 +54,15 @@ class Log {
   void trace(uint32_t channel, const char* fmt, ...) __attribute__((format(printf, 3, 4)));
   // The guest did something a PC answers with nothing useful (an access where nothing is
   // mapped, a write to a read-only register, a command the device rejects): -d guest_errors.
-  void guest_error(const std::string& key, const char* fmt, ...) __attribute__((format(printf, 3, 4)));
+  void guest_error(std::string_view key, const char* fmt, ...) __attribute__((format(printf, 3, 4)));
   // The guest asked for something popek does not model and got the closest answer: -d unimp.
-  void unimp(const std::string& key, const char* fmt, ...) __attribute__((format(printf, 3, 4)));
+  void unimp(std::string_view key, const char* fmt, ...) __attribute__((format(printf, 3, 4)));
   // A line the user must see: once per `key` on stderr (and in the -D file too).
   void warn(const std::string& key, const char* fmt, ...) __attribute__((format(printf, 3, 4)));
 
  private:
-  void channel_line(uint32_t channel, const char* name, const std::string& key, const char* fmt,
+  // (`key` is a view: a line whose channel is off costs no string.)
+  void channel_line(uint32_t channel, const char* name, std::string_view key, const char* fmt,
                     va_list ap);
 
   // Lines written so far per key (warn() keys and channel keys do not overlap).
