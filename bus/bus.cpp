@@ -99,6 +99,9 @@ uint32_t Bus::read_phys(uint32_t phys, unsigned size) {
   if (video_ && phys >= kVideoWindow && phys + size <= kVideoWindowEnd) {
     return video_->mem_read(phys - kVideoWindow, size);
   }
+  if (mmio_ && phys - mmio_base_ < mmio_size_ && phys - mmio_base_ + size <= mmio_size_) {
+    return mmio_->mem_read(phys - mmio_base_, size);
+  }
   uint32_t v = 0;
   bool logged = false;
   for (unsigned i = 0; i < size; ++i) {
@@ -110,6 +113,8 @@ uint32_t Bus::read_phys(uint32_t phys, unsigned size) {
       b = *r;
     } else if (video_ && a >= kVideoWindow && a < kVideoWindowEnd) {
       b = static_cast<uint8_t>(video_->mem_read(a - kVideoWindow, 1));
+    } else if (mmio_ && a - mmio_base_ < mmio_size_) {
+      b = static_cast<uint8_t>(mmio_->mem_read(a - mmio_base_, 1));
     } else {
       if (!logged && !(a >= kLegacyHoleStart && a < kLegacyHoleEnd)) {
         log_.guest_error("unassigned-mem-read", "read of unassigned physical memory at 0x%08x: all ones",
@@ -128,6 +133,10 @@ void Bus::write_phys(uint32_t phys, unsigned size, uint32_t value) {
     video_->mem_write(phys - kVideoWindow, size, value);
     return;
   }
+  if (mmio_ && phys - mmio_base_ < mmio_size_ && phys - mmio_base_ + size <= mmio_size_) {
+    mmio_->mem_write(phys - mmio_base_, size, value);
+    return;
+  }
   bool logged = false;
   for (unsigned i = 0; i < size; ++i) {
     const uint32_t a = phys + i;
@@ -137,6 +146,10 @@ void Bus::write_phys(uint32_t phys, unsigned size, uint32_t value) {
     }
     if (video_ && a >= kVideoWindow && a < kVideoWindowEnd) {
       video_->mem_write(a - kVideoWindow, 1, (value >> (8 * i)) & 0xFF);
+      continue;
+    }
+    if (mmio_ && a - mmio_base_ < mmio_size_) {
+      mmio_->mem_write(a - mmio_base_, 1, (value >> (8 * i)) & 0xFF);
       continue;
     }
     if (logged) continue;

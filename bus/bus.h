@@ -51,6 +51,14 @@ class Bus {
   // The legacy video window 0xA0000-0xBFFFF (a VGA's memory); unmapped, it reads all ones.
   static constexpr uint32_t kVideoWindow = 0xA0000, kVideoWindowEnd = 0xC0000;
   void map_video(MmioDevice* dev) { video_ = dev; }
+  // A device's memory window elsewhere in the physical address space (a linear frame
+  // buffer above RAM): [base, base + size) goes to `dev` with offsets from `base`. One
+  // at most; it must not overlap RAM.
+  void map_mmio(uint32_t base, uint32_t size, MmioDevice* dev) {
+    mmio_base_ = base;
+    mmio_size_ = size;
+    mmio_ = dev;
+  }
   // Whether the copy below 1 MiB is writable RAM (an image of kShadowMinSize or more).
   static constexpr uint32_t kShadowMinSize = 128 * 1024;
   bool bios_shadowed() const { return bios_shadowed_; }
@@ -133,6 +141,8 @@ class Bus {
   std::vector<Device*> devices_;
   std::vector<Device*> io_map_;  // 65536 entries
   MmioDevice* video_ = nullptr;
+  MmioDevice* mmio_ = nullptr;
+  uint32_t mmio_base_ = 0, mmio_size_ = 0;
   std::unique_ptr<Device> unassigned_;
   StopReason stop_ = StopReason::None;
   int exit_status_ = 0;

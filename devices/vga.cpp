@@ -69,6 +69,8 @@ Vga::Timing Vga::timing() const {
 
 Vga::Vga(bus::Bus& bus) : bus_(bus) {
   bus_.register_io(this, 0x3B0, 0x30);
+  bus_.register_io(this, kVbeIndexPort, 2);
+  bus_.map_mmio(kLfbBase, kVbeMemory, &lfb_);
   bus_.add_device(this);  // a machine reset resets the adapter (as QEMU's system_reset)
   reset();
 }
@@ -95,6 +97,10 @@ uint8_t Vga::input_status_1() {
 }
 
 uint32_t Vga::io_read(uint16_t port, unsigned size) {
+  if (port == kVbeIndexPort || port == kVbeDataPort) {
+    if (size != 2) bus_.log().guest_error("vbe-port-size", "vbe: %u-byte read of port 0x%03x (a 16-bit register)", size, port);
+    return port == kVbeIndexPort ? state.vbe_index : vbe_read();
+  }
   if (size > 1) {  // an 8-bit device: a word access is two byte accesses
     uint32_t v = 0;
     for (unsigned i = 0; i < size; ++i) v |= io_read(static_cast<uint16_t>(port + i), 1) << (8 * i);
@@ -137,6 +143,13 @@ uint32_t Vga::io_read(uint16_t port, unsigned size) {
 }
 
 void Vga::io_write(uint16_t port, unsigned size, uint32_t value) {
+  if (port == kVbeIndexPort || port == kVbeDataPort) {
+    if (size != 2) bus_.log().guest_error("vbe-port-size", "vbe: %u-byte write to port 0x%03x (a 16-bit register)", size, port);
+    ++generation;
+    if (port == kVbeIndexPort) state.vbe_index = static_cast<uint16_t>(value);
+    else vbe_write(static_cast<uint16_t>(value));
+    return;
+  }
   if (size > 1) {  // an index and its data in one OUT DX, AX
     for (unsigned i = 0; i < size; ++i) io_write(static_cast<uint16_t>(port + i), 1, (value >> (8 * i)) & 0xFF);
     return;
@@ -177,7 +190,7 @@ void Vga::io_write(uint16_t port, unsigned size, uint32_t value) {
     case 0x3C7: s.dac_read_index = v; s.dac_sub = 0; s.dac_state = 3; return;
     case 0x3C8: s.dac_write_index = v; s.dac_sub = 0; s.dac_state = 0; return;
     case 0x3C9:
-      s.dac[s.dac_write_index * 3u + s.dac_sub] = v & 0x3F;
+      s.dac[s.dac_write_index * 3u + s.dac_sub] = (s.vbe_regs[vbe::ENABLE] & vbe::DAC_8BIT) ? v : v & 0x3F;
       if (++s.dac_sub == 3) {
         s.dac_sub = 0;
         ++s.dac_write_index;
@@ -230,7 +243,9 @@ static int64_t map_address(const VgaState& s, uint32_t offset) {
   const int64_t o = offset;
   switch ((s.gr[gr::MISC] >> 2) & 3) {
     case 0: return o;                                          // A0000-BFFFF
-    case 1: return o < 0x10000 ? o : -1;                       // A0000-AFFFF
+    case 1:                                                    // A0000-AFFFF, a VBE bank
+      if (o >= 0x10000) return -1;
+      return (s.vbe_regs[vbe::ENABLE] & vbe::ENABLED) ? o + (static_cast<int64_t>(s.vbe_regs[vbe::BANK]) << 16) : o;
     case 2: return o >= 0x10000 && o < 0x18000 ? o - 0x10000 : -1;  // B0000-B7FFF
     default: return o >= 0x18000 ? o - 0x18000 : -1;          // B8000-BFFFF
   }
@@ -241,7 +256,9 @@ uint8_t Vga::read_byte(uint32_t offset) {
   const int64_t m = map_address(s, offset);
   if (m < 0) return 0xFF;
   const uint32_t a = static_cast<uint32_t>(m);
-  if (s.sr[sr::MEMORY_MODE] & 0x08) return s.vram[a & 0x3FFFF];  // chain 4: linear
+  if (s.sr[sr::MEMORY_MODE] & 0x08) {  // chain 4: linear (beyond 256 KiB: a VBE bank)
+    return a < 0x40000 ? s.vram[a] : a < s.vram.size() ? s.vram[a] : 0xFF;
+  }
   if (s.gr[gr::MODE] & 0x10) {                                    // odd/even
     const unsigned plane = (s.gr[gr::READ_MAP] & 2) | (a & 1);
     return s.vram[(((a >> 1) << 2) | plane) & 0x3FFFF];
@@ -263,8 +280,8 @@ void Vga::write_byte(uint32_t offset, uint8_t v) {
   if (m < 0) return;
   const uint32_t a = static_cast<uint32_t>(m);
   const uint8_t map_mask = s.sr[sr::MAP_MASK] & 0x0F;
-  if (s.sr[sr::MEMORY_MODE] & 0x08) {  // chain 4
-    if (map_mask & (1u << (a & 3))) s.vram[a & 0x3FFFF] = v;
+  if (s.sr[sr::MEMORY_MODE] & 0x08) {  // chain 4 (beyond 256 KiB: a VBE bank)
+    if ((map_mask & (1u << (a & 3))) && a < s.vram.size()) s.vram[a] = v;
     return;
   }
   if (!(s.sr[sr::MEMORY_MODE] & 0x04)) {  // odd/even: even bytes to planes 0/2, odd to 1/3
@@ -315,6 +332,10 @@ void Vga::write_byte(uint32_t offset, uint8_t v) {
 
 void Vga::dac_rgb(uint8_t i, uint8_t* out) const {
   const uint8_t* e = &state.dac[(i & state.pel_mask) * 3u];
+  if (state.vbe_regs[vbe::ENABLE] & vbe::DAC_8BIT) {  // a VBE 8-bit DAC: as written
+    out[0] = e[0], out[1] = e[1], out[2] = e[2];
+    return;
+  }
   out[0] = c6_to_8(e[0]);
   out[1] = c6_to_8(e[1]);
   out[2] = c6_to_8(e[2]);
@@ -328,7 +349,8 @@ uint8_t Vga::palette(uint8_t colour) const {
 }
 
 void Vga::render(VgaFrame& out, bool blink_on) const {
-  if (graphics_mode()) render_graphics(out);
+  if (vbe_enabled()) render_vbe(out);
+  else if (graphics_mode()) render_graphics(out);
   else render_text(out, blink_on);
 }
 
@@ -440,6 +462,180 @@ void Vga::render_graphics(VgaFrame& out) const {
     if (++row_line == repeat) {
       row_line = 0;
       line_start += t.line_offset;
+    }
+  }
+}
+
+// ------------------------------------------------------------------ the VBE extension
+
+void Vga::grow_to_vbe_memory() {
+  if (state.vram.size() < kVbeMemory) state.vram.resize(kVbeMemory, 0);
+}
+
+uint32_t Vga::vbe_line_bytes() const {
+  const auto& r = state.vbe_regs;
+  return r[vbe::BPP] == 4 ? r[vbe::VIRT_WIDTH] / 2u : r[vbe::VIRT_WIDTH] * ((r[vbe::BPP] + 7u) / 8u);
+}
+
+uint16_t Vga::vbe_read() {
+  const auto& r = state.vbe_regs;
+  const unsigned i = state.vbe_index;
+  if (i == vbe::VIDEO_MEMORY_64K) return static_cast<uint16_t>(kVbeMemory >> 16);
+  if (i >= vbe::kCount) {
+    bus_.log().guest_error("vbe-index", "vbe: read of register %u (none): 0", i);
+    return 0;
+  }
+  if (r[vbe::ENABLE] & vbe::GETCAPS) {  // the maxima instead of the current values
+    if (i == vbe::XRES) return vbe::kMaxXres;
+    if (i == vbe::YRES) return vbe::kMaxYres;
+    if (i == vbe::BPP) return vbe::kMaxBpp;
+  }
+  return r[i];
+}
+
+void Vga::vbe_write(uint16_t v) {
+  auto& r = state.vbe_regs;
+  const unsigned i = state.vbe_index;
+  switch (i) {
+    case vbe::ID:
+      if (v >= vbe::ID0 && v <= vbe::ID5) r[vbe::ID] = v;
+      else bus_.log().guest_error("vbe-id", "vbe: interface version 0x%04x (not B0C0-B0C5) ignored", v);
+      return;
+    case vbe::XRES: case vbe::YRES: case vbe::BPP: case vbe::VIRT_WIDTH: case vbe::X_OFFSET: case vbe::Y_OFFSET:
+      r[i] = v;
+      vbe_fixup();
+      vbe_update_vga_registers();
+      return;
+    case vbe::BANK:
+      r[vbe::BANK] = static_cast<uint16_t>(v & ((kVbeMemory >> 16) - 1));
+      return;
+    case vbe::ENABLE: {
+      const bool was = r[vbe::ENABLE] & vbe::ENABLED;
+      if ((v & vbe::ENABLED) && !was) {
+        grow_to_vbe_memory();
+        r[vbe::VIRT_WIDTH] = r[vbe::XRES];
+        r[vbe::VIRT_HEIGHT] = r[vbe::YRES];
+        r[vbe::X_OFFSET] = r[vbe::Y_OFFSET] = 0;
+        r[vbe::ENABLE] |= vbe::ENABLED;
+        vbe_fixup();
+        vbe_update_vga_registers();
+        if (!(v & vbe::NOCLEARMEM)) {
+          const size_t n = std::min<size_t>(static_cast<size_t>(r[vbe::VIRT_HEIGHT]) * vbe_line_bytes(), state.vram.size());
+          std::memset(state.vram.data(), 0, n);
+        }
+      } else if (!(v & vbe::ENABLED)) {
+        r[vbe::BANK] = 0;
+      }
+      r[vbe::ENABLE] = v;
+      return;
+    }
+    default:
+      bus_.log().guest_error("vbe-index", "vbe: write of 0x%04x to register %u (none or read-only) ignored", v, i);
+      return;
+  }
+}
+
+void Vga::vbe_fixup() {
+  auto& r = state.vbe_regs;
+  const uint16_t bpp = r[vbe::BPP];
+  if (bpp != 4 && bpp != 8 && bpp != 15 && bpp != 16 && bpp != 24 && bpp != 32) r[vbe::BPP] = 8;
+  r[vbe::XRES] = static_cast<uint16_t>(std::clamp<unsigned>(r[vbe::XRES], 8, vbe::kMaxXres) & ~7u);
+  r[vbe::YRES] = static_cast<uint16_t>(std::clamp<unsigned>(r[vbe::YRES], 1, vbe::kMaxYres));
+  r[vbe::VIRT_WIDTH] = static_cast<uint16_t>(std::clamp<unsigned>(r[vbe::VIRT_WIDTH], r[vbe::XRES], vbe::kMaxXres) & ~7u);
+  const uint32_t line = vbe_line_bytes();
+  const uint32_t height = line ? std::min<uint32_t>(kVbeMemory / line, 0xFFFF) : 0;
+  if (height < r[vbe::YRES]) {  // too wide for the memory: the visible size is all there is
+    r[vbe::VIRT_WIDTH] = r[vbe::XRES];
+    r[vbe::VIRT_HEIGHT] = r[vbe::YRES];
+  } else {
+    r[vbe::VIRT_HEIGHT] = static_cast<uint16_t>(height);
+  }
+  r[vbe::X_OFFSET] = static_cast<uint16_t>(std::min<unsigned>(r[vbe::X_OFFSET], r[vbe::VIRT_WIDTH] - r[vbe::XRES]));
+  r[vbe::Y_OFFSET] = static_cast<uint16_t>(std::min<unsigned>(r[vbe::Y_OFFSET], r[vbe::VIRT_HEIGHT] - r[vbe::YRES]));
+}
+
+void Vga::vbe_update_vga_registers() {
+  auto& s = state;
+  const auto& r = s.vbe_regs;
+  if (!(r[vbe::ENABLE] & vbe::ENABLED)) return;
+  s.gr[gr::MISC] = static_cast<uint8_t>((s.gr[gr::MISC] & ~0x0C) | 0x05);  // graphics, A0000-AFFFF
+  s.cr[cr::MODE_CONTROL] |= 3;                                               // no CGA banks
+  s.cr[cr::OFFSET] = static_cast<uint8_t>(vbe_line_bytes() >> 3);
+  s.cr[cr::H_DISPLAY_END] = static_cast<uint8_t>((r[vbe::XRES] >> 3) - 1);
+  const unsigned h = r[vbe::YRES] - 1u;
+  s.cr[cr::V_DISPLAY_END] = static_cast<uint8_t>(h);
+  s.cr[cr::OVERFLOW] = static_cast<uint8_t>((s.cr[cr::OVERFLOW] & ~0x42) | ((h >> 7) & 0x02) | ((h >> 3) & 0x40) | 0x10);
+  s.cr[cr::LINE_COMPARE] = 0xFF;
+  s.cr[cr::MAX_SCAN] = static_cast<uint8_t>((s.cr[cr::MAX_SCAN] | 0x40) & ~0x9F);  // no double scan
+  unsigned shift = 0;
+  if (r[vbe::BPP] != 4) {
+    shift = 2;
+    s.sr[sr::MEMORY_MODE] |= 0x08;  // chain 4, all planes written
+    s.sr[sr::MAP_MASK] = 0x0F;
+    s.sr[sr::CLOCKING] &= ~0x08;
+  }
+  s.gr[gr::MODE] = static_cast<uint8_t>((s.gr[gr::MODE] & ~0x60) | (shift << 5));
+}
+
+uint32_t Vga::Lfb::mem_read(uint32_t offset, unsigned size) {
+  const auto& vram = vga_.state.vram;
+  uint32_t v = 0;
+  for (unsigned i = 0; i < size; ++i) {
+    const uint32_t a = offset + i;
+    v |= static_cast<uint32_t>(a < vram.size() ? vram[a] : 0) << (8 * i);
+  }
+  return v;
+}
+
+void Vga::Lfb::mem_write(uint32_t offset, unsigned size, uint32_t value) {
+  if (offset + size > VgaState::kVgaMemory) vga_.grow_to_vbe_memory();
+  auto& vram = vga_.state.vram;
+  for (unsigned i = 0; i < size; ++i) {
+    if (offset + i < vram.size()) vram[offset + i] = static_cast<uint8_t>(value >> (8 * i));
+  }
+  ++vga_.generation;
+}
+
+void Vga::render_vbe(VgaFrame& out) const {
+  const auto& r = state.vbe_regs;
+  const unsigned bpp = r[vbe::BPP];
+  out.width = r[vbe::XRES];
+  out.height = r[vbe::YRES];
+  out.rgb.assign(static_cast<size_t>(out.width) * out.height * 3, 0);
+  if (bpp == 4) {
+    bus_.log().unimp("vbe-4bpp", "vbe: 4-bit planar VBE modes are not drawn; the screen shows black");
+    return;
+  }
+  const unsigned bytes = (bpp + 7) / 8;
+  const size_t line = vbe_line_bytes();
+  const size_t start = static_cast<size_t>(r[vbe::Y_OFFSET]) * line + static_cast<size_t>(r[vbe::X_OFFSET]) * bytes;
+  const std::vector<uint8_t>& vram = state.vram;
+  for (unsigned y = 0; y < out.height; ++y) {
+    uint8_t* px = &out.rgb[static_cast<size_t>(y) * out.width * 3];
+    const size_t row = start + y * line;
+    if (row + static_cast<size_t>(out.width) * bytes > vram.size()) break;  // memory not grown: black
+    const uint8_t* p = &vram[row];
+    for (unsigned x = 0; x < out.width; ++x, p += bytes, px += 3) {
+      // 5- and 6-bit components to 8 bits with their top bits repeated below (as QEMU's
+      // screen dumps have them).
+      const auto c5 = [](unsigned c) { return static_cast<uint8_t>((c << 3) | (c >> 2)); };
+      const auto c6 = [](unsigned c) { return static_cast<uint8_t>((c << 2) | (c >> 4)); };
+      switch (bpp) {
+        case 8: dac_rgb(p[0], px); break;
+        case 15: {
+          const unsigned v = p[0] | (p[1] << 8);
+          px[0] = c5((v >> 10) & 31), px[1] = c5((v >> 5) & 31), px[2] = c5(v & 31);
+          break;
+        }
+        case 16: {
+          const unsigned v = p[0] | (p[1] << 8);
+          px[0] = c5((v >> 11) & 31), px[1] = c6((v >> 5) & 63), px[2] = c5(v & 31);
+          break;
+        }
+        default:  // 24 and 32: blue, green, red in memory order
+          px[0] = p[2], px[1] = p[1], px[2] = p[0];
+          break;
+      }
     }
   }
 }

@@ -31,9 +31,21 @@
 
 namespace popek::devices {
 
+// The Bochs VBE ("DISPI") registers, ports 0x1CE (index) and 0x1CF (data).
+namespace vbe {
+constexpr unsigned ID = 0, XRES = 1, YRES = 2, BPP = 3, ENABLE = 4, BANK = 5, VIRT_WIDTH = 6,
+                   VIRT_HEIGHT = 7, X_OFFSET = 8, Y_OFFSET = 9, VIDEO_MEMORY_64K = 10, kCount = 10;
+constexpr uint16_t ID0 = 0xB0C0, ID5 = 0xB0C5;
+constexpr uint16_t ENABLED = 0x01, GETCAPS = 0x02, DAC_8BIT = 0x20, LFB_ENABLED = 0x40, NOCLEARMEM = 0x80;
+constexpr uint16_t kMaxXres = 16000, kMaxYres = 12000, kMaxBpp = 32;
+}  // namespace vbe
+
 struct VgaState {
-  static constexpr uint32_t kVersion = 1;
-  std::vector<uint8_t> vram = std::vector<uint8_t>(256 * 1024);  // interleaved planes
+  static constexpr uint32_t kVersion = 2;
+  static constexpr size_t kVgaMemory = 256 * 1024;
+  // Interleaved planes (the first 256 KiB); with the VBE extension in use, the whole
+  // linear memory (Vga::kVbeMemory), which the planes begin.
+  std::vector<uint8_t> vram = std::vector<uint8_t>(kVgaMemory);
   uint8_t misc = 0;               // miscellaneous output (0x3C2 write, 0x3CC read)
   uint8_t feature = 0;            // feature control (0x3DA/0x3BA write, 0x3CA read)
   uint8_t sr_index = 0;
@@ -51,6 +63,8 @@ struct VgaState {
   uint8_t pel_mask = 0xFF;
   uint32_t latch = 0;             // the four planes' bytes of the last read
   uint8_t enable = 1;             // video subsystem enable (0x3C3 bit 0)
+  uint16_t vbe_index = 0;
+  std::array<uint16_t, vbe::kCount> vbe_regs{vbe::ID5};
   template <class Visitor>
   void visit(Visitor& v) {
     v("vram", vram);
@@ -73,6 +87,8 @@ struct VgaState {
     v("pel_mask", pel_mask);
     v("latch", latch);
     v("enable", enable);
+    v("vbe_index", vbe_index);
+    v("vbe_regs", vbe_regs);
   }
 };
 
@@ -97,6 +113,10 @@ struct VgaFrame {
 class Vga final : public bus::Device, public bus::MmioDevice {
  public:
   static constexpr uint32_t kWindowBase = 0xA0000, kWindowSize = 0x20000;
+  // The Bochs VBE extension as QEMU's VGA has it: 16 MiB of video memory, the linear frame
+  // buffer at 0xE0000000 (QEMU's ISA address), 64 KiB banks in the A0000 window.
+  static constexpr uint16_t kVbeIndexPort = 0x1CE, kVbeDataPort = 0x1CF;
+  static constexpr uint32_t kLfbBase = 0xE0000000u, kVbeMemory = 16u << 20;
 
   explicit Vga(bus::Bus& bus);
   const char* name() const override { return "vga"; }
@@ -116,12 +136,31 @@ class Vga final : public bus::Device, public bus::MmioDevice {
   bool text(std::vector<std::string>& rows) const;
   // In a text mode, the screen's cells, cursor and colours; false in graphics modes.
   bool text_screen(VgaTextScreen& out) const;
-  bool graphics_mode() const { return state.gr[6] & 1; }
+  bool graphics_mode() const { return (state.gr[6] & 1) || vbe_enabled(); }
+  bool vbe_enabled() const { return state.vbe_regs[vbe::ENABLE] & vbe::ENABLED; }
   uint64_t generation = 0;
 
   VgaState state;
 
  private:
+  // The linear frame buffer's window on the bus (offsets from kLfbBase).
+  class Lfb final : public bus::MmioDevice {
+   public:
+    explicit Lfb(Vga& vga) : vga_(vga) {}
+    uint32_t mem_read(uint32_t offset, unsigned size) override;
+    void mem_write(uint32_t offset, unsigned size, uint32_t value) override;
+   private:
+    Vga& vga_;
+  };
+  uint16_t vbe_read();
+  void vbe_write(uint16_t v);
+  // Bounds of the VBE registers (as QEMU keeps them) and the VGA registers a VBE mode
+  // implies (graphics, chain 4, a 64 KiB window at A0000).
+  void vbe_fixup();
+  void vbe_update_vga_registers();
+  uint32_t vbe_line_bytes() const;
+  void grow_to_vbe_memory();
+  void render_vbe(VgaFrame& out) const;
   uint8_t read_byte(uint32_t offset);
   void write_byte(uint32_t offset, uint8_t value);
   bool mono() const { return !(state.misc & 1); }  // CRTC and status at 0x3Bx, not 0x3Dx
@@ -136,6 +175,7 @@ class Vga final : public bus::Device, public bus::MmioDevice {
   void render_graphics(VgaFrame& out) const;
 
   bus::Bus& bus_;
+  Lfb lfb_{*this};
 };
 
 }  // namespace popek::devices

@@ -327,6 +327,81 @@ TEST_F(VgaTest, TextScreenGivesCellsCursorAndColours) {
   EXPECT_FALSE(vga.text_screen(t));
 }
 
+// The Bochs VBE extension as SeaVGABIOS finds and drives it.
+class VbeTest : public VgaTest {
+ protected:
+  void dispi(uint16_t index, uint16_t v) {
+    bus.io_write(0x1CE, 2, index);
+    bus.io_write(0x1CF, 2, v);
+  }
+  uint16_t dispi(uint16_t index) {
+    bus.io_write(0x1CE, 2, index);
+    return static_cast<uint16_t>(bus.io_read(0x1CF, 2));
+  }
+  void mode(uint16_t x, uint16_t y, uint16_t bpp, uint16_t enable = vbe::ENABLED | vbe::LFB_ENABLED) {
+    dispi(vbe::ENABLE, 0);
+    dispi(vbe::BPP, bpp);
+    dispi(vbe::XRES, x);
+    dispi(vbe::YRES, y);
+    dispi(vbe::ENABLE, enable);
+  }
+};
+
+TEST_F(VbeTest, DetectedAsSeaVgaBiosProbesIt) {
+  EXPECT_EQ(dispi(vbe::ID), vbe::ID5) << "power-on interface version";
+  dispi(vbe::ID, vbe::ID0);
+  EXPECT_EQ(dispi(vbe::ID), vbe::ID0);
+  dispi(vbe::ID, 0x1234);
+  EXPECT_EQ(dispi(vbe::ID), vbe::ID0) << "an unknown version is not taken";
+  EXPECT_EQ(dispi(vbe::VIDEO_MEMORY_64K), 256u) << "16 MiB";
+  dispi(vbe::ENABLE, vbe::GETCAPS);
+  EXPECT_EQ(dispi(vbe::XRES), vbe::kMaxXres);
+  EXPECT_EQ(dispi(vbe::BPP), 32u);
+  dispi(vbe::ENABLE, 0);
+  EXPECT_EQ(dispi(vbe::XRES), 0u);
+}
+
+TEST_F(VbeTest, EnablingSetsTheModeAndTheLinearFrameBufferShowsIt) {
+  mode(640, 480, 32);
+  EXPECT_TRUE(vga.graphics_mode());
+  EXPECT_EQ(dispi(vbe::VIRT_WIDTH), 640u);
+  EXPECT_EQ(dispi(vbe::VIRT_HEIGHT), (16u << 20) / (640 * 4));
+  bus.write_phys(Vga::kLfbBase + (10 * 640 + 3) * 4, 4, 0x00112233);  // pixel (3, 10): blue 33
+  VgaFrame f;
+  vga.render(f);
+  ASSERT_EQ(f.width, 640u);
+  ASSERT_EQ(f.height, 480u);
+  const uint8_t want[3] = {0x11, 0x22, 0x33};
+  EXPECT_EQ(std::memcmp(pixel(f, 3, 10), want, 3), 0);
+  EXPECT_EQ(bus.read_phys(Vga::kLfbBase + (10 * 640 + 3) * 4, 4), 0x00112233u);
+  // Panning: the offsets move the visible window over the virtual screen.
+  dispi(vbe::Y_OFFSET, 10);
+  vga.render(f);
+  EXPECT_EQ(std::memcmp(pixel(f, 3, 0), want, 3), 0);
+}
+
+TEST_F(VbeTest, BanksWindowTheFrameBufferAtA0000) {
+  mode(640, 480, 8);
+  dispi(vbe::BANK, 3);
+  vga.mem_write(0x1234, 1, 0xAB);  // A1234 in bank 3
+  EXPECT_EQ(bus.read_phys(Vga::kLfbBase + 3 * 0x10000 + 0x1234, 1), 0xABu);
+  dispi(vbe::BANK, 0);
+  EXPECT_EQ(vga.mem_read(0x1234, 1), 0u);
+}
+
+TEST_F(VbeTest, SixteenBitPixelsAndAResetBackToVga) {
+  mode(64, 8, 16);
+  bus.write_phys(Vga::kLfbBase, 2, 0xF81F);  // 5:6:5 magenta
+  VgaFrame f;
+  vga.render(f);
+  const uint8_t magenta[3] = {0xFF, 0x00, 0xFF};
+  EXPECT_EQ(std::memcmp(pixel(f, 0, 0), magenta, 3), 0);
+  vga.reset();
+  EXPECT_FALSE(vga.vbe_enabled());
+  EXPECT_EQ(vga.state.vram.size(), VgaState::kVgaMemory) << "a reset gives the VBE memory back";
+  EXPECT_EQ(bus.read_phys(Vga::kLfbBase, 2), 0u);
+}
+
 TEST_F(VgaTest, Mode13hScansOutEachPixelAsTwoByTwoDots) {
   set_mode(kMode13);
   dac(0x42, 0x3F, 0x00, 0x15);
