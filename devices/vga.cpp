@@ -542,14 +542,12 @@ void Vga::vbe_fixup() {
   r[vbe::XRES] = static_cast<uint16_t>(std::clamp<unsigned>(r[vbe::XRES], 8, vbe::kMaxXres) & ~7u);
   r[vbe::YRES] = static_cast<uint16_t>(std::clamp<unsigned>(r[vbe::YRES], 1, vbe::kMaxYres));
   r[vbe::VIRT_WIDTH] = static_cast<uint16_t>(std::clamp<unsigned>(r[vbe::VIRT_WIDTH], r[vbe::XRES], vbe::kMaxXres) & ~7u);
-  const uint32_t line = vbe_line_bytes();
-  const uint32_t height = line ? std::min<uint32_t>(kVbeMemory / line, 0xFFFF) : 0;
-  if (height < r[vbe::YRES]) {  // too wide for the memory: the visible size is all there is
-    r[vbe::VIRT_WIDTH] = r[vbe::XRES];
-    r[vbe::VIRT_HEIGHT] = r[vbe::YRES];
-  } else {
-    r[vbe::VIRT_HEIGHT] = static_cast<uint16_t>(height);
-  }
+  // No taller than the memory holds (as QEMU): a mode is at most 16 MiB of pixels, so
+  // neither the guest nor a display can ask for more.
+  const uint32_t line = std::max(vbe_line_bytes(), 1u);
+  const uint32_t max_y = std::min<uint32_t>(kVbeMemory / line, 0xFFFF);
+  if (r[vbe::YRES] > max_y) r[vbe::YRES] = static_cast<uint16_t>(max_y);
+  r[vbe::VIRT_HEIGHT] = static_cast<uint16_t>(max_y);
   r[vbe::X_OFFSET] = static_cast<uint16_t>(std::min<unsigned>(r[vbe::X_OFFSET], r[vbe::VIRT_WIDTH] - r[vbe::XRES]));
   r[vbe::Y_OFFSET] = static_cast<uint16_t>(std::min<unsigned>(r[vbe::Y_OFFSET], r[vbe::VIRT_HEIGHT] - r[vbe::YRES]));
 }

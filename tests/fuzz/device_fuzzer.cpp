@@ -8,7 +8,10 @@
 //                 features, device/head) then a command byte, then a burst of data-port
 //                 reads or writes of random length against the disk;
 //   soft reset    SRST through the device-control register;
-//   time          the clock moved on and due events run.
+//   time          the clock moved on and due events run;
+//   video         bursts of reads and writes in the VGA's window at A0000 and its VBE
+//                 linear frame buffer, and the display side (render, text) looking at
+//                 whatever mode the registers now describe.
 // The machine has two IDE disks (primary master read-write, secondary master read-only)
 // of an odd number of sectors, both in memory files reset before every input, and all
 // four serial ports. Besides the supervisor's crash and hang oracle, the IDE's transfer
@@ -18,6 +21,7 @@
 #include <string>
 
 #include "devices/ide.h"
+#include "devices/vga.h"
 #include "frontend/machine.h"
 #include "tests/fuzz/fuzz.h"
 
@@ -33,7 +37,10 @@ constexpr uint16_t kDevicePorts[] = {
     0x71,  0x80,  0x92,  0xE9,  0xF0,  0xF4,  0xF5,  0x1F0, 0x1F1, 0x1F2, 0x1F3, 0x1F4,
     0x1F5, 0x1F6, 0x1F7, 0x3F6, 0x3F7, 0x170, 0x171, 0x172, 0x173, 0x174, 0x175, 0x176,
     0x177, 0x376, 0x3F8, 0x3F9, 0x3FA, 0x3FB, 0x3FC, 0x3FD, 0x3FE, 0x3FF, 0x2F8, 0x2F9,
-    0x2FA, 0x2FB, 0x2FC, 0x2FD, 0x3E8, 0x3EB, 0x3ED, 0x2E8, 0x2EB, 0x2ED, 0xCF9, 0x4D0};
+    0x2FA, 0x2FB, 0x2FC, 0x2FD, 0x3E8, 0x3EB, 0x3ED, 0x2E8, 0x2EB, 0x2ED, 0xCF9, 0x4D0,
+    // the VGA and its VBE extension
+    0x3C0, 0x3C1, 0x3C2, 0x3C3, 0x3C4, 0x3C5, 0x3C6, 0x3C7, 0x3C8, 0x3C9, 0x3CA, 0x3CC,
+    0x3CE, 0x3CF, 0x3B4, 0x3B5, 0x3BA, 0x3D4, 0x3D5, 0x3DA, 0x1CE, 0x1CF, 0x1CF, 0x1CF};
 
 // ATA commands popek implements, and some it does not.
 constexpr uint8_t kAtaCommands[] = {0x20, 0x21, 0x24, 0x29, 0x30, 0x31, 0x34, 0x39, 0x40, 0x41,
@@ -42,7 +49,7 @@ constexpr uint8_t kAtaCommands[] = {0x20, 0x21, 0x24, 0x29, 0x30, 0x31, 0x34, 0x
                                     0xE5, 0xF8, 0x27, 0xDA, 0x00, 0xFF};
 
 // Operation codes; 0 (also what Input reads past the end) ends the list.
-enum Op : uint8_t { kEnd, kOut, kIn, kAta, kSoftReset, kTime, kNumOps };
+enum Op : uint8_t { kEnd, kOut, kIn, kAta, kSoftReset, kTime, kVideo, kNumOps };
 
 class DeviceFuzzer final : public Fuzzer {
  public:
@@ -89,8 +96,15 @@ class DeviceFuzzer final : public Fuzzer {
         o.u16(r.chance(50) ? 256 * r.below(4) : r.below(5000));  // words
         o.u8(r.chance(70) ? 2 : r.chance(50) ? 4 : 1);       // access size
         o.u8(r.u32());                                       // written data seed
-      } else if (k < 90) {
+      } else if (k < 88) {
         o.u8(kSoftReset), o.u8(r.below(2)), o.u8(r.u32());
+      } else if (k < 95) {
+        o.u8(kVideo);
+        o.u8(r.below(5));                                    // window write/read, LFB write/read, display
+        o.u32(r.chance(50) ? r.below(0x20000) : r.u32());    // offset
+        o.u8(size(r));
+        o.u16(r.chance(70) ? r.below(64) : r.below(4096));   // accesses in the burst
+        o.u32(r.u32());                                      // data seed
       } else {
         o.u8(kTime), o.u32(r.chance(50) ? r.below(1000) : r.u32());
       }
@@ -145,6 +159,7 @@ class DeviceFuzzer final : public Fuzzer {
           bus.clock().run_due();
           break;
         }
+        case kVideo: video(m, in); break;
       }
       if (bus.stop_reason() != bus::StopReason::None) bus.clear_stop();  // debug exit, reset port
       bad = check_ide(m);
@@ -158,6 +173,34 @@ class DeviceFuzzer final : public Fuzzer {
   }
   static unsigned size(Rng& r) { return r.chance(70) ? 1 : r.chance(60) ? 2 : 4; }
   static unsigned sizes(uint8_t x) { return x == 4 ? 4 : x == 2 ? 2 : 1; }
+
+  void video(Machine& m, Input& in) {
+    const unsigned kind = in.u8() % 5;
+    const uint32_t offset = in.u32();
+    const unsigned size = sizes(in.u8());
+    const unsigned count = in.u16() % 4097;
+    uint32_t seed = in.u32();
+    bus::Bus& bus = m.bus();
+    if (kind == 4) {  // the display side: it must cope with any register contents
+      if (devices::Vga* vga = m.vga()) {
+        devices::VgaFrame frame;
+        vga->render(frame, seed & 1);
+        devices::VgaTextScreen screen;
+        vga->text_screen(screen);
+        std::vector<std::string> rows;
+        vga->text(rows);
+      }
+      return;
+    }
+    const uint32_t base = kind < 2 ? bus::Bus::kVideoWindow + offset % 0x20000
+                                   : devices::Vga::kLfbBase + offset % devices::Vga::kVbeMemory;
+    for (unsigned i = 0; i < count; ++i) {
+      const uint32_t a = base + i * size;
+      seed = seed * 1103515245u + 12345u;
+      if (kind % 2 == 0) bus.write_phys(a, size, seed);
+      else bus.read_phys(a, size);
+    }
+  }
 
   void ata(bus::Bus& bus, Input& in) {
     const bool secondary = in.u8() & 1;
