@@ -1,5 +1,6 @@
 #include "frontend/cli.h"
 #include "frontend/monitor.h"
+#include "frontend/vnc.h"
 
 #include <sys/stat.h>
 
@@ -51,6 +52,7 @@ constexpr OptionSpec kOptions[] = {
     {"icount", "icount", true, "shift=N[,sleep=on|off]: 2^N ns of guest time per instruction (default 3)"},
     {"vga", "vga", true, "display adapter: std (a VGA, the default) or none"},
     {"monitor", "monitor", true, "human monitor: stdio, unix:PATH,server,nowait or none (default none)"},
+    {"vnc", "vnc", true, "VNC server: [HOST]:N (TCP port 5900+N, on 127.0.0.1 unless HOST is given) or unix:PATH"},
     {"nographic", "nographic", false, "accepted for QEMU compatibility (popek opens no window; screendump shows the VGA)"},
     {"no-reboot", "no-reboot", false, "exit instead of resetting when the guest resets"},
     {"d", "debug", true, "log channels, comma separated (-d help lists them)"},
@@ -627,6 +629,14 @@ CliResult parse_cli(const std::vector<std::string>& raw, const std::string& defa
       return fail("popek: -monitor stdio: standard input and output already belong to the serial console "
                   "or debugcon (use -serial none or -serial file:PATH)");
   }
+  if (vm.count("vnc")) {
+    VncAddress where;
+    const std::string err = parse_vnc_spec(str("vnc"), where);
+    if (!err.empty()) return fail("popek: -vnc " + str("vnc") + ": " + err);
+    if (str("vnc") != "none") c.vnc = str("vnc");
+    // Someone watches and types: an idle guest waits in host time instead of spinning.
+    if (!c.vnc.empty() && !vm.count("icount")) c.icount_sleep = true;
+  }
   c.no_reboot = vm.count("no-reboot") > 0;
   c.pg_report = vm.count("pg-report") > 0;
   c.stats = vm.count("stats") > 0;
@@ -637,6 +647,8 @@ CliResult parse_cli(const std::vector<std::string>& raw, const std::string& defa
     c.engine = Engine::Jit;
     if (c.monitor != "none")
       return fail("popek: -monitor cannot be used with --lockstep (its keys would reach one machine only)");
+    if (!c.vnc.empty())
+      return fail("popek: -vnc cannot be used with --lockstep (its keys would reach one machine only)");
   }
   if (vm.count("kernel")) c.kernel_path = str("kernel");
   if (vm.count("bios")) c.bios_path = str("bios");

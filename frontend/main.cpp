@@ -14,6 +14,7 @@
 #include "frontend/machine.h"
 #include "frontend/monitor.h"
 #include "frontend/report.h"
+#include "frontend/vnc.h"
 
 namespace {
 
@@ -64,6 +65,11 @@ int run(int argc, char** argv) {
     if (cfg.monitor != "none") {
       monitor = std::make_unique<Monitor>(m, cfg.monitor);
       m.monitor = monitor.get();
+    }
+    std::unique_ptr<VncDisplay> vnc;
+    if (!cfg.vnc.empty()) {
+      vnc = std::make_unique<VncDisplay>(m, cfg.vnc);
+      m.displays.push_back(vnc.get());
     }
     install_signal_handlers();
     m.host = &g_host;

@@ -10,6 +10,8 @@ packages=(
   libzydis-dev libasmjit-dev libxbyak-dev    # decoder, JIT assembler, host-CPU oracle
   libboost-program-options-dev               # command line
   zlib1g-dev                                 # PNG screen dumps
+  libvncserver-dev                           # the -vnc display (and the VNC test client)
+  vncsnapshot                                # a VNC client from elsewhere for the -vnc test
   googletest libgtest-dev                    # unit tests
   nasm binutils gcc-multilib                 # guest programs (nasm, gcc -m32, ld)
   qemu-system-x86                            # the peer the guest outputs are compared with
