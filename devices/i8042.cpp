@@ -1,5 +1,7 @@
 #include "devices/i8042.h"
 
+#include <algorithm>
+#include <cstdlib>
 #include <string>
 
 namespace popek::devices {
@@ -16,6 +18,21 @@ bool pop(KbcQueue& q, uint8_t& v, bool& timeout) {
   q.head = (q.head + 1) % kQueueSize;
   --q.count;
   return true;
+}
+
+// Scaling 2:1 (stream mode): small moves stay fine, larger ones double.
+int scale21(int d) {
+  static constexpr int kSmall[6] = {0, 1, 1, 3, 6, 9};
+  const int a = std::abs(d);
+  const int s = a < 6 ? kSmall[a] : 2 * a;
+  return d < 0 ? -s : s;
+}
+
+// Take at most `limit` counts (either sign) from a movement counter.
+int take(int32_t& counter, int limit) {
+  const int v = std::clamp<int32_t>(counter, -limit, limit);
+  counter -= v;
+  return v;
 }
 }  // namespace
 
@@ -60,6 +77,7 @@ void I8042::push(KbcQueue& q, uint8_t v, bool timeout) {
 
 // Move the next waiting byte into an empty output buffer.
 void I8042::refill() {
+  mouse_feed();
   if (!state.output_full) {
     uint8_t v;
     bool timeout;
@@ -191,11 +209,13 @@ void I8042::controller_data(uint8_t cmd, uint8_t v) {
       break;
     case 0xD3:  // as if the aux device had sent v
       state.command_byte &= ~CB_AUXDIS;
+      state.ram[0] = state.command_byte;
       push(state.aux, v);
       break;
-    case 0xD4:  // to the aux device: there is none, so the transmission times out
+    case 0xD4:  // to the aux device (sending enables the interface again)
       state.command_byte &= ~CB_AUXDIS;
-      push(state.aux, kResend, true);
+      state.ram[0] = state.command_byte;
+      mouse_write(v);
       break;
   }
 }
@@ -284,6 +304,237 @@ void I8042::keyboard_write(uint8_t v) {
       break;
     default:
       keyboard_reply(kResend);
+      break;
+  }
+}
+
+// --- the mouse on the aux port
+
+void I8042::mouse_reply(std::initializer_list<uint8_t> bytes) {
+  for (uint8_t b : bytes) push(state.aux, b);
+  // 0xFE resends the last packet or reply: the bytes after the acknowledge, if any.
+  auto it = bytes.begin();
+  if (bytes.size() > 1 && *it == kAck) ++it;
+  state.mouse_last_len = 0;
+  for (; it != bytes.end() && state.mouse_last_len < 4; ++it) state.mouse_last[state.mouse_last_len++] = *it;
+}
+
+void I8042::mouse_reset_counters() {
+  state.mouse_dx = state.mouse_dy = state.mouse_dz = 0;
+  state.mouse_overflow = 0;
+  state.mouse_sent_buttons = state.mouse_buttons;
+}
+
+void I8042::mouse_defaults() {
+  state.mouse_rate = 100;
+  state.mouse_resolution = 2;
+  state.mouse_status = 0;  // stream mode, reporting off, scaling 1:1
+  state.mouse_packets.count = 0;
+  mouse_reset_counters();
+}
+
+unsigned I8042::mouse_packet(uint8_t* out, bool stream) {
+  int x, y;
+  uint8_t overflow = state.mouse_overflow;
+  if (stream) {
+    // Split: each packet carries what fits (less with scaling 2:1, which doubles it).
+    const int limit = (state.mouse_status & MS_SCALE21) ? 127 : 255;
+    x = take(state.mouse_dx, limit);
+    y = take(state.mouse_dy, limit);
+    if (state.mouse_status & MS_SCALE21) {
+      x = scale21(x);
+      y = scale21(y);
+    }
+  } else {
+    // Remote mode reads the 9-bit counters: beyond them, saturated with the overflow bit.
+    x = std::clamp<int32_t>(state.mouse_dx, -256, 255);
+    y = std::clamp<int32_t>(state.mouse_dy, -256, 255);
+    if (x != state.mouse_dx) overflow |= 1;
+    if (y != state.mouse_dy) overflow |= 2;
+    state.mouse_dx = state.mouse_dy = 0;
+  }
+  state.mouse_overflow = 0;
+  out[0] = static_cast<uint8_t>(0x08 | (state.mouse_buttons & 7) | (x < 0 ? 0x10 : 0) | (y < 0 ? 0x20 : 0) |
+                                ((overflow & 1) ? 0x40 : 0) | ((overflow & 2) ? 0x80 : 0));
+  out[1] = static_cast<uint8_t>(x & 0xFF);
+  out[2] = static_cast<uint8_t>(y & 0xFF);
+  state.mouse_sent_buttons = state.mouse_buttons;
+  if (state.mouse_id == 3) {  // the wheel byte
+    out[3] = static_cast<uint8_t>(take(state.mouse_dz, 127) & 0xFF);
+    return 4;
+  }
+  if (state.mouse_id == 4) {  // wheel in bits 0-3, buttons 4 and 5 (never pressed) above
+    out[3] = static_cast<uint8_t>(std::clamp<int32_t>(state.mouse_dz, -8, 7) & 0x0F);
+    state.mouse_dz -= std::clamp<int32_t>(state.mouse_dz, -8, 7);
+    return 4;
+  }
+  state.mouse_dz = 0;
+  return 3;
+}
+
+void I8042::mouse_flush() {
+  if ((state.mouse_status & (MS_ENABLED | MS_REMOTE)) != MS_ENABLED) return;
+  MousePackets& q = state.mouse_packets;
+  while (q.count < kMousePackets && (state.mouse_dx || state.mouse_dy || state.mouse_dz || state.mouse_overflow ||
+                                     state.mouse_buttons != state.mouse_sent_buttons)) {
+    const unsigned i = (q.head + q.count) % kMousePackets;
+    q.len[i] = static_cast<uint8_t>(mouse_packet(q.data[i], true));
+    ++q.count;
+  }
+}
+
+void I8042::mouse_feed() {
+  MousePackets& q = state.mouse_packets;
+  if (state.aux.count || !q.count) return;
+  for (unsigned b = 0; b < q.len[q.head]; ++b) {
+    state.aux.data[b] = q.data[q.head][b];
+    state.aux.timeout[b] = 0;
+  }
+  state.aux.head = 0;
+  state.aux.count = q.len[q.head];
+  std::copy(q.data[q.head], q.data[q.head] + 4, state.mouse_last);
+  state.mouse_last_len = q.len[q.head];
+  q.head = (q.head + 1) % kMousePackets;
+  --q.count;
+  mouse_flush();  // a packet's room for the counters' next one
+}
+
+void I8042::mouse_event(int dx, int dy, int dz, unsigned buttons) {
+  state.mouse_buttons = static_cast<uint8_t>(buttons & 7);
+  const bool remote = state.mouse_status & MS_REMOTE;
+  if (!remote && !(state.mouse_status & MS_ENABLED)) return;
+  // Into the counters (PS/2 counts up as positive); what they cannot hold is lost.
+  auto add = [&](int32_t& counter, int64_t d, uint8_t bit) {
+    const int64_t v = static_cast<int64_t>(counter) + d;
+    counter = static_cast<int32_t>(std::clamp<int64_t>(v, -kMouseCountMax, kMouseCountMax));
+    if (counter != v) state.mouse_overflow |= bit;
+  };
+  add(state.mouse_dx, dx, 1);
+  add(state.mouse_dy, -static_cast<int64_t>(dy), 2);
+  if (state.mouse_id) add(state.mouse_dz, dz, 0);
+  if (remote) return;
+  mouse_flush();
+  refill();
+}
+
+void I8042::mouse_write(uint8_t v) {
+  // Wrap mode echoes every byte but the two that end it.
+  if (state.mouse_wrap && v != 0xEC && v != 0xFF) {
+    push(state.aux, v);
+    return;
+  }
+  if (const uint8_t cmd = state.mouse_pending_cmd) {
+    state.mouse_pending_cmd = 0;
+    if (cmd == 0xF3) {
+      // The IntelliMouse sequences: rates 200, 100, 80 turn on the wheel (ID 3); then
+      // 200, 200, 80 the fourth and fifth buttons (ID 4).
+      const uint8_t r0 = state.mouse_rates[0], r1 = state.mouse_rates[1];
+      if (r0 == 200 && r1 == 100 && v == 80) state.mouse_id = 3;
+      else if (r0 == 200 && r1 == 200 && v == 80 && state.mouse_id == 3) state.mouse_id = 4;
+      state.mouse_rates[0] = r1;
+      state.mouse_rates[1] = v;
+      state.mouse_rate = v;
+      mouse_reply({kAck});
+      return;
+    }
+    // 0xE8: resolution 0-3
+    if (v > 3) {
+      bus_.log().guest_error("ps2-mouse-resolution", "ps2 mouse: resolution %u out of range (0-3); rejected", v);
+      mouse_reply({kResend});
+      return;
+    }
+    state.mouse_resolution = v;
+    mouse_reset_counters();
+    mouse_reply({kAck});
+    return;
+  }
+  mouse_command(v);
+}
+
+void I8042::mouse_command(uint8_t v) {
+  if (v != 0xF3) state.mouse_rates[0] = state.mouse_rates[1] = 0;
+  switch (v) {
+    case 0xFF:  // reset: acknowledge, self-test passed, device ID
+      mouse_defaults();
+      state.mouse_id = 0;
+      state.mouse_wrap = 0;
+      state.mouse_pending_cmd = 0;
+      state.aux.count = 0;
+      mouse_reply({kAck, kBatOk, 0x00});
+      break;
+    case 0xFE:  // resend the last packet or reply
+      for (unsigned i = 0; i < state.mouse_last_len; ++i) push(state.aux, state.mouse_last[i]);
+      if (!state.mouse_last_len) push(state.aux, kAck);
+      break;
+    case 0xF6:  // set defaults
+      mouse_defaults();
+      mouse_reply({kAck});
+      break;
+    case 0xF5:  // disable data reporting
+      state.mouse_status &= ~MS_ENABLED;
+      state.mouse_packets.count = 0;
+      mouse_reset_counters();
+      mouse_reply({kAck});
+      break;
+    case 0xF4:  // enable data reporting
+      state.mouse_status |= MS_ENABLED;
+      mouse_reset_counters();
+      mouse_reply({kAck});
+      break;
+    case 0xF3:  // set sample rate, then the rate
+    case 0xE8:  // set resolution, then the resolution
+      state.mouse_pending_cmd = v;
+      mouse_reply({kAck});
+      break;
+    case 0xF2:  // get device ID
+      mouse_reset_counters();
+      mouse_reply({kAck, state.mouse_id});
+      break;
+    case 0xF0:  // remote mode: packets only on 0xEB
+      state.mouse_status |= MS_REMOTE;
+      state.mouse_packets.count = 0;
+      mouse_reset_counters();
+      mouse_reply({kAck});
+      break;
+    case 0xEA:  // stream mode
+      state.mouse_status &= ~MS_REMOTE;
+      mouse_reset_counters();
+      mouse_reply({kAck});
+      break;
+    case 0xEB: {  // read data: one packet from the counters, in either mode
+      uint8_t p[4];
+      const unsigned n = mouse_packet(p, false);
+      mouse_reset_counters();
+      push(state.aux, kAck);
+      for (unsigned i = 0; i < n; ++i) push(state.aux, p[i]);
+      std::copy(p, p + 4, state.mouse_last);
+      state.mouse_last_len = static_cast<uint8_t>(n);
+      break;
+    }
+    case 0xEE:  // wrap mode on
+    case 0xEC:  // wrap mode off
+      state.mouse_wrap = v == 0xEE;
+      mouse_reset_counters();
+      mouse_reply({kAck});
+      break;
+    case 0xE9: {  // status request: mode and buttons (left, middle, right), resolution, rate
+      const uint8_t b = state.mouse_buttons;
+      const uint8_t buttons = static_cast<uint8_t>(((b & 1) << 2) | ((b & 4) >> 1) | ((b & 2) >> 1));
+      mouse_reply({kAck, static_cast<uint8_t>(state.mouse_status | buttons), state.mouse_resolution, state.mouse_rate});
+      break;
+    }
+    case 0xE6:  // scaling 1:1
+      state.mouse_status &= ~MS_SCALE21;
+      mouse_reply({kAck});
+      break;
+    case 0xE7:  // scaling 2:1
+      state.mouse_status |= MS_SCALE21;
+      mouse_reply({kAck});
+      break;
+    default:
+      bus_.log().guest_error("ps2-mouse-cmd-" + std::to_string(v),
+                             "ps2 mouse: unknown command 0x%02x; replied 0xFE", v);
+      mouse_reply({kResend});
       break;
   }
 }

@@ -1,23 +1,34 @@
 // The PC/AT keyboard controller (Intel 8042 conventions, PS/2 style): data port 0x60,
-// status/command port 0x64, a keyboard on the first port (IRQ1) and an auxiliary port
-// (IRQ12) with no mouse plugged in.
+// status/command port 0x64, a keyboard on the first port (IRQ1) and a PS/2 mouse on the
+// auxiliary port (IRQ12).
 //
 // Bytes reach the output buffer from three queues, in this order of priority: controller
 // replies, the keyboard (held while the keyboard interface is disabled), the aux port
 // (held while it is disabled). Everything is instantaneous: the input buffer is never
 // full and replies are ready as soon as the command is written.
 //
-// The missing mouse: commands sent to the aux device (0xD4) time out, which the controller
-// reports as 0xFE from the aux port with the timeout status bit set, as PS/2 controllers do.
-// The aux port itself works (0xA7/0xA8, the 0xA9 interface test passes with the lines
-// idle, 0xD3 loopback with IRQ12), so Linux finds the port and then no mouse on it.
-//
 // Scan codes: push_scancode() queues a byte as the keyboard would send it; the controller
 // does not translate set 2 to set 1 here, so the caller must send set 1 codes while
 // translating() is true (command byte bit 6).
+//
+// The mouse (bytes written after controller command 0xD4) is a standard PS/2 mouse with
+// the IntelliMouse extensions: reset, defaults, data reporting on and off, sample rate
+// (the rates 200, 100, 80 in a row make it an IntelliMouse, device ID 3, with a wheel
+// byte; 200, 200, 80 an IntelliMouse Explorer, ID 4), resolution, scaling 1:1 and 2:1,
+// status request, stream and remote mode, read data, wrap (echo) mode and resend.
+// Unknown commands get 0xFE (-d guest_errors). mouse_event() feeds it motion from the
+// host: movement counters accumulate it, and in stream mode with reporting on packets
+// (3 bytes, 4 with a wheel) leave at once, a large move split over several packets. The
+// sample rate and resolution are reported back as set but do not change the packets: the
+// host's events are the samples and their units the counts. Packets wait in a bounded
+// queue and go to the aux port whole, one at a time; when it is full, motion stays in
+// the counters (coalesced into later packets), and counts beyond what the counters hold
+// are dropped with the packet's overflow bit set, so a flood of events never splits or
+// corrupts a packet.
 #pragma once
 
 #include <cstdint>
+#include <initializer_list>
 
 #include "bus/bus.h"
 
@@ -31,6 +42,11 @@ constexpr uint8_t ST_OBF = 0x01, ST_IBF = 0x02, ST_SYS = 0x04, ST_CMD = 0x08,
 constexpr uint8_t CB_KBDINT = 0x01, CB_AUXINT = 0x02, CB_SYS = 0x04, CB_KBDDIS = 0x10,
                   CB_AUXDIS = 0x20, CB_XLATE = 0x40;
 constexpr unsigned kQueueSize = 16;
+// Mouse status (first byte of the 0xE9 status request, without the buttons)
+constexpr uint8_t MS_SCALE21 = 0x10, MS_ENABLED = 0x20, MS_REMOTE = 0x40;
+// Mouse packets waiting for the aux port, and the counts the movement counters hold
+constexpr unsigned kMousePackets = 16;
+constexpr int32_t kMouseCountMax = 4096;
 }  // namespace kbc
 
 struct KbcQueue {
@@ -47,8 +63,23 @@ struct KbcQueue {
   }
 };
 
+// Mouse packets not yet sent to the aux port, each 3 or 4 bytes.
+struct MousePackets {
+  uint8_t data[kbc::kMousePackets][4] = {};
+  uint8_t len[kbc::kMousePackets] = {};
+  uint8_t head = 0;
+  uint8_t count = 0;
+  template <class Visitor>
+  void visit(Visitor& v) {
+    v("data", data);
+    v("len", len);
+    v("head", head);
+    v("count", count);
+  }
+};
+
 struct I8042State {
-  static constexpr uint32_t kVersion = 1;
+  static constexpr uint32_t kVersion = 2;
   uint8_t status = kbc::ST_UNLOCKED | kbc::ST_SYS;  // bits other than OBF/AUXDATA/SYS kept here
   uint8_t command_byte = kbc::CB_XLATE | kbc::CB_SYS | kbc::CB_KBDINT;
   uint8_t output = 0;         // output buffer contents
@@ -66,6 +97,21 @@ struct I8042State {
   uint8_t kbd_typematic = 0x2B;
   uint8_t kbd_last = 0;         // last byte sent, for 0xFE resend
   uint8_t irq1 = 0, irq12 = 0;  // lines as last driven
+  // Mouse device
+  uint8_t mouse_pending_cmd = 0;  // 0xF3 or 0xE8 waiting for its argument
+  uint8_t mouse_status = 0;       // kbc::MS_* bits
+  uint8_t mouse_rate = 100;       // samples per second (0xF3)
+  uint8_t mouse_resolution = 2;   // 0-3: 1, 2, 4, 8 counts per mm (0xE8)
+  uint8_t mouse_id = 0;           // 0 standard, 3 IntelliMouse, 4 IntelliMouse Explorer
+  uint8_t mouse_rates[2] = {};    // rates of the two 0xF3 before the last, in a row (0: none)
+  uint8_t mouse_wrap = 0;         // wrap mode: bytes echoed
+  uint8_t mouse_buttons = 0;      // buttons held now: bit 0 left, 1 right, 2 middle
+  uint8_t mouse_sent_buttons = 0; // buttons as the last packet reported them
+  int32_t mouse_dx = 0, mouse_dy = 0, mouse_dz = 0;  // counts not yet reported (y up)
+  uint8_t mouse_overflow = 0;     // bit 0 x, bit 1 y: counts were lost since the last packet
+  uint8_t mouse_last[4] = {};     // the last packet or reply, for 0xFE
+  uint8_t mouse_last_len = 0;
+  MousePackets mouse_packets;
   template <class Visitor>
   void visit(Visitor& v) {
     v("status", status);
@@ -87,6 +133,22 @@ struct I8042State {
     v("kbd_last", kbd_last);
     v("irq1", irq1);
     v("irq12", irq12);
+    v("mouse_pending_cmd", mouse_pending_cmd);
+    v("mouse_status", mouse_status);
+    v("mouse_rate", mouse_rate);
+    v("mouse_resolution", mouse_resolution);
+    v("mouse_id", mouse_id);
+    v("mouse_rates", mouse_rates);
+    v("mouse_wrap", mouse_wrap);
+    v("mouse_buttons", mouse_buttons);
+    v("mouse_sent_buttons", mouse_sent_buttons);
+    v("mouse_dx", mouse_dx);
+    v("mouse_dy", mouse_dy);
+    v("mouse_dz", mouse_dz);
+    v("mouse_overflow", mouse_overflow);
+    v("mouse_last", mouse_last);
+    v("mouse_last_len", mouse_last_len);
+    v("mouse_packets", mouse_packets);
   }
 };
 
@@ -107,6 +169,12 @@ class I8042 final : public bus::Device {
   // or the keyboard's buffer is full.
   void push_scancode(uint8_t code);
   bool translating() const { return state.command_byte & kbc::CB_XLATE; }
+  // The mouse moved by (dx, dy) counts, dx to the right and dy down (as screens count; the
+  // mouse reports up as positive), turned its wheel by dz clicks (positive towards the
+  // user, as PS/2's wheel byte counts) and now holds `buttons` (bit 0 left, bit 1 right,
+  // bit 2 middle). Reported in stream mode with data reporting on; kept in the movement
+  // counters in remote mode; dropped otherwise (the buttons held are remembered).
+  void mouse_event(int dx, int dy, int dz, unsigned buttons);
   uint8_t status() const;
 
   I8042State state;
@@ -116,6 +184,17 @@ class I8042 final : public bus::Device {
   void controller_data(uint8_t cmd, uint8_t v);
   void keyboard_write(uint8_t v);
   void keyboard_reply(uint8_t v);
+  void mouse_write(uint8_t v);
+  void mouse_command(uint8_t v);
+  void mouse_reply(std::initializer_list<uint8_t> bytes);
+  void mouse_reset_counters();
+  void mouse_defaults();
+  // Build one packet from the movement counters (stream: split, remote: saturated).
+  unsigned mouse_packet(uint8_t* out, bool stream);
+  // Turn the counters into queued packets while there is room.
+  void mouse_flush();
+  // An empty aux queue takes the next waiting packet, whole.
+  void mouse_feed();
   void write_output_port(uint8_t v);
   uint8_t output_port() const;
   void pulse_reset(const char* why);

@@ -1,5 +1,6 @@
 #include "frontend/cli.h"
 #include "frontend/monitor.h"
+#include "frontend/vnc.h"
 
 #include <sys/stat.h>
 
@@ -52,6 +53,7 @@ constexpr OptionSpec kOptions[] = {
     {"vga", "vga", true, "display adapter: std (a VGA, the default) or none"},
     {"monitor", "monitor", true, "human monitor: stdio, unix:PATH,server,nowait or none (default none)"},
     {"display", "display", true, "curses (the VGA's text modes in this terminal, keys to the guest) or none (the default)"},
+    {"vnc", "vnc", true, "VNC server: [HOST]:N (TCP port 5900+N, on 127.0.0.1 unless HOST is given) or unix:PATH"},
     {"nographic", "nographic", false, "no display (popek's default; the serial console stays on stdio)"},
     {"no-reboot", "no-reboot", false, "exit instead of resetting when the guest resets"},
     {"d", "debug", true, "log channels, comma separated (-d help lists them)"},
@@ -646,6 +648,14 @@ CliResult parse_cli(const std::vector<std::string>& raw, const std::string& defa
       return fail("popek: -monitor stdio: standard input and output already belong to the serial console "
                   "or debugcon (use -serial none or -serial file:PATH)");
   }
+  if (vm.count("vnc")) {
+    VncAddress where;
+    const std::string err = parse_vnc_spec(str("vnc"), where);
+    if (!err.empty()) return fail("popek: -vnc " + str("vnc") + ": " + err);
+    if (str("vnc") != "none") c.vnc = str("vnc");
+    // Someone watches and types: an idle guest waits in host time instead of spinning.
+    if (!c.vnc.empty() && !vm.count("icount")) c.icount_sleep = true;
+  }
   c.no_reboot = vm.count("no-reboot") > 0;
   c.pg_report = vm.count("pg-report") > 0;
   c.stats = vm.count("stats") > 0;
@@ -658,6 +668,8 @@ CliResult parse_cli(const std::vector<std::string>& raw, const std::string& defa
       return fail("popek: -monitor cannot be used with --lockstep (its keys would reach one machine only)");
     if (c.display != "none")
       return fail("popek: -display cannot be used with --lockstep (its keys would reach one machine only)");
+    if (!c.vnc.empty())
+      return fail("popek: -vnc cannot be used with --lockstep (its keys would reach one machine only)");
   }
   if (vm.count("kernel")) c.kernel_path = str("kernel");
   if (vm.count("bios")) c.bios_path = str("bios");

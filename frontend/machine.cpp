@@ -92,7 +92,7 @@ Machine::Machine(const MachineConfig& cfg, InputMirror mirror)
   pci_ = std::make_unique<devices::PciAbsent>(bus_);
   fw_cfg_ = std::make_unique<devices::FwCfg>(bus_);
   // Without a display the machine is "nographic" as under QEMU's -nographic.
-  devices::add_pc_items(*fw_cfg_, cfg_.ram_size, cfg_.display == "none");
+  devices::add_pc_items(*fw_cfg_, cfg_.ram_size, cfg_.display == "none" && cfg_.vnc.empty());
   if (vga_ && !cfg_.bios_path.empty()) {
     const std::vector<uint8_t> firmware = read_image("-bios", cfg_.bios_path);
     static constexpr char kSeaBios[] = "SeaBIOS";

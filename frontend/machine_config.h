@@ -45,6 +45,8 @@ struct MachineConfig {
   std::string display = "none";
   // The human monitor (-monitor): none, stdio or unix:PATH,server,nowait.
   std::string monitor = "none";
+  // VNC server display (-vnc): [HOST]:N or unix:PATH (frontend/vnc.h), or empty: none.
+  std::string vnc;
   // Initial ramdisk (Linux) or first module (multiboot) (-initrd), or empty.
   std::string initrd_path;
   // Kernel command line after the kernel's path (-append).
@@ -86,7 +88,8 @@ struct MachineConfig {
   int64_t rtc_fixed_epoch = 0;
   // log2 of guest nanoseconds per retired instruction (-icount shift=N; default 3).
   unsigned icount_shift = 3;
-  // Pace virtual time to the host clock while the guest idles (-icount sleep=on).
+  // Pace virtual time to the host clock while the guest idles (-icount sleep=on; also on
+  // with -vnc unless -icount is given, so that an interactive guest does not spin a core).
   bool icount_sleep = false;
   // Print the sensitive-instruction census at exit (--pg-report).
   bool pg_report = false;

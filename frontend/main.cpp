@@ -15,6 +15,7 @@
 #include "frontend/machine.h"
 #include "frontend/monitor.h"
 #include "frontend/report.h"
+#include "frontend/vnc.h"
 
 namespace {
 
@@ -70,6 +71,11 @@ int run(int argc, char** argv) {
     if (cfg.display == "curses") {
       display = std::make_unique<CursesDisplay>(m);
       m.displays.push_back(display.get());
+    }
+    std::unique_ptr<VncDisplay> vnc;
+    if (!cfg.vnc.empty()) {
+      vnc = std::make_unique<VncDisplay>(m, cfg.vnc);
+      m.displays.push_back(vnc.get());
     }
     install_signal_handlers();
     m.host = &g_host;

@@ -29,6 +29,9 @@ constexpr const char* kHelp =
     "sendkey KEYS [HOLD_MS]        press keys together, QEMU's names joined by '-', and\n"
     "                              release them at once or after HOLD_MS milliseconds\n"
     "                              (sendkey ctrl-alt-delete, sendkey shift-8, sendkey ret)\n"
+    "mouse_move DX DY [DZ]         move the mouse DX right and DY down, turn its wheel DZ\n"
+    "                              clicks (up when positive)\n"
+    "mouse_button STATE            hold the mouse buttons in STATE: 1 left, 2 right, 4 middle\n"
     "system_reset                  reset the machine\n"
     "quit                          end popek\n";
 
@@ -268,6 +271,28 @@ std::string Monitor::execute(const std::string& line) {
       return {};
     }
     for (auto it = keys.rbegin(); it != keys.rend(); ++it) devices::send_key(kbc, **it, false);
+    return {};
+  }
+  if (cmd == "mouse_move" || cmd == "mouse_button") {
+    const bool move = cmd == "mouse_move";
+    if (move ? w.size() < 3 || w.size() > 4 : w.size() != 2)
+      return move ? "mouse_move: usage: mouse_move DX DY [DZ]\n" : "mouse_button: usage: mouse_button STATE\n";
+    long v[3] = {0, 0, 0};
+    for (size_t i = 1; i < w.size(); ++i) {
+      char* end = nullptr;
+      errno = 0;
+      v[i - 1] = std::strtol(w[i].c_str(), &end, 0);
+      if (errno || !end || *end || w[i].empty() || v[i - 1] < -65536 || v[i - 1] > 65536)
+        return cmd + ": bad number '" + w[i] + "' (-65536 to 65536)\n";
+    }
+    devices::I8042& kbc = m_.kbc();
+    if (!move) {
+      if (v[0] < 0 || v[0] > 7) return "mouse_button: STATE is 0 to 7 (1 left, 2 right, 4 middle)\n";
+      kbc.mouse_event(0, 0, 0, static_cast<unsigned>(v[0]));
+    } else {
+      // QEMU's DZ counts up (away from the user) as positive; PS/2's wheel byte the other way.
+      kbc.mouse_event(static_cast<int>(v[0]), static_cast<int>(v[1]), static_cast<int>(-v[2]), kbc.state.mouse_buttons);
+    }
     return {};
   }
   return "unknown command: '" + cmd + "' (help lists the commands)\n";

@@ -1,6 +1,6 @@
 // The human monitor, with QEMU's spelling (-monitor stdio, -monitor unix:PATH,server,nowait)
-// and the commands people script: screendump, sendkey, info registers, system_reset,
-// quit, help.
+// and the commands people script: screendump, sendkey, mouse_move, mouse_button, info
+// registers, system_reset, quit, help.
 //
 // The monitor never blocks the guest: the machine's run loop calls poll() when it looks
 // at the host (frontend/host_attention.h), which reads whatever command lines have

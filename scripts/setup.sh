@@ -11,6 +11,8 @@ packages=(
   libboost-program-options-dev               # command line
   zlib1g-dev                                 # PNG screen dumps
   libncurses-dev                             # -display curses
+  libvncserver-dev                           # the -vnc display (and the VNC test client)
+  vncsnapshot                                # a VNC client from elsewhere for the -vnc test
   googletest libgtest-dev                    # unit tests
   nasm binutils gcc-multilib                 # guest programs (nasm, gcc -m32, ld)
   qemu-system-x86                            # the peer the guest outputs are compared with

@@ -147,7 +147,7 @@ TEST_F(I8042Test, PulseResetCommand) {
   EXPECT_EQ(bus.stop_reason(), bus::StopReason::Reset);
 }
 
-TEST_F(I8042Test, AuxLoopbackRaisesIrq12AndTheMissingMouseTimesOut) {
+TEST_F(I8042Test, AuxLoopbackRaisesIrq12AndTheMouseAnswers) {
   cmd(0x60);
   put(0x47);  // both interrupts on
   cmd(0xD3);
@@ -158,9 +158,10 @@ TEST_F(I8042Test, AuxLoopbackRaisesIrq12AndTheMissingMouseTimesOut) {
   EXPECT_EQ(data(), 0x5A);
   EXPECT_FALSE(irqs.levels[12]);
   cmd(0xD4);
-  put(0xF2);  // to the mouse: nobody answers
-  EXPECT_EQ(status() & 0x61, 0x61);  // OBF, aux, timeout
-  EXPECT_EQ(data(), 0xFE);
+  put(0xF2);  // to the mouse (tests/unit/devices/ps2_mouse_test.cpp has the rest)
+  EXPECT_EQ(status() & 0x61, 0x21);  // OBF, aux, no timeout
+  EXPECT_EQ(data(), 0xFA);
+  EXPECT_EQ(data(), 0x00);
   EXPECT_EQ(status() & 0x61, 0x00);
 }
 
