@@ -99,11 +99,19 @@ struct SegmentCache {
   uint32_t base;
   uint32_t limit;  // byte-granular, already scaled by G
   uint32_t valid;  // 0 for a null selector loaded in protected mode: any use is #GP(0)
+  template <class V>
+  void visit(V& v) {
+    v("selector", selector), v("attr", attr), v("base", base), v("limit", limit), v("valid", valid);
+  }
 };
 
 struct TableRegister {
   uint32_t base;
   uint32_t limit;
+  template <class V>
+  void visit(V& v) {
+    v("base", base), v("limit", limit);
+  }
 };
 
 // Pending exception, recorded by helpers that fault (see DESIGN.md "Faults without C++
@@ -114,6 +122,10 @@ struct PendingException {
   uint8_t pending;
   uint8_t pad;
   uint32_t error;
+  template <class V>
+  void visit(V& v) {
+    v("vector", vector), v("has_error", has_error), v("pending", pending), v("pad", pad), v("error", error);
+  }
 };
 
 // Machine-specific registers popek implements (see cpu/system_ops.cpp for the list).
@@ -126,6 +138,12 @@ struct Msrs {
   uint64_t mtrr_def_type;
   uint64_t pat;
   uint64_t efer;            // IA32_EFER: only NXE (bit 11) exists on a 32-bit CPU
+  template <class V>
+  void visit(V& v) {
+    v("tsc_offset", tsc_offset), v("sysenter_cs", sysenter_cs), v("sysenter_esp", sysenter_esp);
+    v("sysenter_eip", sysenter_eip), v("pad", pad), v("mtrr_def_type", mtrr_def_type), v("pat", pat);
+    v("efer", efer);
+  }
 };
 
 namespace efer {
@@ -168,6 +186,11 @@ struct Fpu {
   uint8_t ferr = 0;   // FERR# asserted (CR0.NE = 0): IRQ 13 raised through the PIC
   uint8_t ignne = 0;  // IGNNE# asserted (port F0h written while FERR# was active)
   uint8_t pad[2] = {};
+  template <class V>
+  void visit(V& v) {
+    v("r", r), v("cw", cw), v("sw", sw), v("tw", tw), v("fop", fop), v("fip", fip), v("fdp", fdp);
+    v("fcs", fcs), v("fds", fds), v("ferr", ferr), v("ignne", ignne), v("pad", pad);
+  }
 };
 
 struct CpuState {
@@ -192,6 +215,14 @@ struct CpuState {
   uint8_t cpl;        // current privilege level (CS.RPL in protected mode, 0 in real mode)
   uint8_t pad;
   Fpu fpu;
+  // Every field, in order (the state archive, bus/state_archive.h; CpuArchive checks
+  // that nothing is left out).
+  template <class V>
+  void visit(V& v) {
+    v("gpr", gpr), v("eip", eip), v("eflags", eflags), v("seg", seg), v("gdtr", gdtr), v("idtr", idtr);
+    v("ldtr", ldtr), v("tr", tr), v("cr", cr), v("dr", dr), v("msr", msr), v("icount", icount), v("exc", exc);
+    v("irq_shadow", irq_shadow), v("halted", halted), v("cpl", cpl), v("pad", pad), v("fpu", fpu);
+  }
 };
 
 // Offsets generated code may hard-code.
