@@ -21,8 +21,7 @@ popek=$1 quiet_disk=$2 root=$3 out=$4
 shift 4
 rm -rf "$out"
 mkdir -p "$out"
-fails=0
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+. "$(dirname "$0")/monitor_session.sh"
 
 # start_popek NAME ARGS...: popek with a monitor on a fifo (fd 3), debugcon and serial in
 # files NAME.debugcon.txt and NAME.serial.txt.
@@ -45,17 +44,6 @@ wait_for() {
   done
   fail "no '$2' in $(basename "$1")"
   return 1
-}
-# stop_popek: quit through the monitor, kill after 10 s.
-stop_popek() {
-  echo quit >&3
-  exec 3>&-
-  for _ in $(seq 1 500); do kill -0 "$pid" 2>/dev/null || break; sleep 0.02; done
-  if kill -0 "$pid" 2>/dev/null; then
-    kill -KILL "$pid"
-    fail "popek did not quit"
-  fi
-  wait "$pid" 2>/dev/null
 }
 # dump NAME: the screen's text into NAME.screen.txt (waits for the file).
 dump() {
@@ -86,7 +74,7 @@ if wait_for "$out/seabios.debugcon.txt" "I"; then
   shown seabios "SeaBIOS (version"
   shown seabios "Booting from Hard Disk..."
 fi
-stop_popek
+stop_emulator
 
 # --- 3. the Bochs BIOS with the LGPL VGABios (before GRUB, which may skip the test)
 bochs=/usr/share/bochs/BIOS-bochs-latest
@@ -99,7 +87,7 @@ if [ -f "$bochs" ] && [ -f /usr/share/vgabios/vgabios.bin ]; then
     shown bochs "ata0 master: POPEK HARDDISK"
     shown bochs "Booting from Hard Disk..."
   fi
-  stop_popek
+  stop_emulator
 else
   echo "(no Bochs BIOS or LGPL VGABios installed: part 3 not run)"
 fi
@@ -129,7 +117,7 @@ if [ -f "$out/grub.img" ]; then
       echo "ok the keys reached GRUB (down, ret: the second entry boots)"
     fi
   fi
-  stop_popek
+  stop_emulator
 fi
 for name in seabios bochs grub; do
   if [ -s "$out/$name.stderr.txt" ] 2>/dev/null; then

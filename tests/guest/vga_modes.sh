@@ -20,40 +20,18 @@ markers="4 5 6 D"
 [ -n "${VBE_PATTERN:-}" ] && markers="a b c"
 rm -rf "$out"
 mkdir -p "$out"
-case $kind in
-  popek) cmd=("$emu" -m 32 -monitor stdio -serial none -hda "$disk") ;;
-  popek-interp) cmd=("$emu" --engine=interp -m 32 -monitor stdio -serial none -hda "$disk") ;;
-  qemu) cmd=("$emu" -M isapc -m 32 -display none -monitor stdio -serial none -drive file="$disk",format=raw,if=ide) ;;
-  *) echo "unknown kind $kind" >&2; exit 2 ;;
-esac
+. "$(dirname "$0")/monitor_session.sh"
+emulator_command "$kind" "$emu" "$disk"
 mkfifo "$out/monitor.in"
 "${cmd[@]}" -debugcon file:"$out/debugcon.txt" <"$out/monitor.in" >"$out/monitor.out" 2>"$out/stderr.txt" &
 pid=$!
 exec 3>"$out/monitor.in"
-fails=0
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-wait_marker() {  # at most 60 s
-  for _ in $(seq 1 3000); do
-    grep -qx "$1" "$out/debugcon.txt" 2>/dev/null && return 0
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.02
-  done
-  fail "no marker '$1' from the guest"
-  return 1
-}
 for m in $markers; do
-  wait_marker "$m" || break
+  wait_line "$out/debugcon.txt" "$m" || break
   echo "screendump $out/mode$m.ppm" >&3
   echo "sendkey ret" >&3
 done
-echo quit >&3
-exec 3>&-
-for _ in $(seq 1 500); do kill -0 "$pid" 2>/dev/null || break; sleep 0.02; done
-if kill -0 "$pid" 2>/dev/null; then
-  kill -KILL "$pid"
-  fail "the emulator did not quit"
-fi
-wait "$pid" 2>/dev/null
+stop_emulator
 for m in $markers; do
   if [ -n "${VBE_PATTERN:-}" ]; then
     case $m in a) bpp=8 ;; b) bpp=16 ;; *) bpp=24 ;; esac

@@ -16,51 +16,28 @@ fi
 kind=$1 emu=$2 disk=$3 expected=$4 out=$5
 rm -rf "$out"
 mkdir -p "$out"
-case $kind in
-  popek) cmd=("$emu" -m 32 -monitor stdio -serial none -hda "$disk") ;;
-  popek-interp) cmd=("$emu" --engine=interp -m 32 -monitor stdio -serial none -hda "$disk") ;;
-  qemu) cmd=("$emu" -M isapc -m 32 -display none -monitor stdio -serial none -hda "$disk") ;;
-  *) echo "unknown kind $kind" >&2; exit 2 ;;
-esac
+. "$(dirname "$0")/monitor_session.sh"
+emulator_command "$kind" "$emu" "$disk"
 fifo=$out/monitor.in
 mkfifo "$fifo"
 "${cmd[@]}" -debugcon file:"$out/debugcon.txt" <"$fifo" >"$out/monitor.out" 2>"$out/stderr.txt" &
 pid=$!
 exec 3>"$fifo"
-fails=0
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-# Wait (at most 60 s) for a marker line from the guest on the debug console.
-wait_marker() {
-  for _ in $(seq 1 3000); do
-    grep -qx "$1" "$out/debugcon.txt" 2>/dev/null && return 0
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.02
-  done
-  fail "no marker '$1' from the guest"
-  return 1
-}
-if wait_marker T; then
+if wait_line "$out/debugcon.txt" T; then
   echo "screendump $out/text.ppm" >&3
   [ "$kind" = qemu ] || echo "screendump $out/text.txt" >&3
   [ "$kind" = qemu ] || echo "screendump $out/text.png" >&3
   echo "sendkey shift-a" >&3
 fi
-if wait_marker K; then
+if wait_line "$out/debugcon.txt" K; then
   echo "screendump $out/key.ppm" >&3
   echo "sendkey ret" >&3
 fi
-if wait_marker G; then
+if wait_line "$out/debugcon.txt" G; then
   echo "screendump $out/g13.ppm" >&3
   [ "$kind" = qemu ] || echo "screendump $out/g13.png" >&3
 fi
-echo quit >&3
-exec 3>&-
-for _ in $(seq 1 500); do kill -0 "$pid" 2>/dev/null || break; sleep 0.02; done
-if kill -0 "$pid" 2>/dev/null; then
-  kill -KILL "$pid"
-  fail "the emulator did not quit"
-fi
-wait "$pid" 2>/dev/null
+stop_emulator
 for shot in text key g13; do
   want=$(cat "$expected.$shot.sha256")
   got=$(sha256sum "$out/$shot.ppm" 2>/dev/null | cut -d' ' -f1)

@@ -25,15 +25,9 @@ fi
 kind=$1 emu=$2 client=$3 disk=$4 out=$5 transport=$6
 rm -rf "$out"
 mkdir -p "$out"
-case $kind in
-  popek) cmd=("$emu" -m 32 -monitor stdio -serial none -hda "$disk") ;;
-  popek-interp) cmd=("$emu" --engine=interp -m 32 -monitor stdio -serial none -hda "$disk") ;;
-  qemu) cmd=("$emu" -M isapc -m 32 -display none -monitor stdio -serial none -hda "$disk") ;;
-  *) echo "unknown kind $kind" >&2; exit 2 ;;
-esac
+. "$(dirname "$0")/monitor_session.sh"
+emulator_command "$kind" "$emu" "$disk"
 typed='A!zPaste0123456789~{}'
-fails=0
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
 fifo=$out/monitor.in
 mkfifo "$fifo"
 pid=
@@ -65,18 +59,8 @@ for attempt in 1 2 3 4 5 6 7 8; do
   fi
   echo "the emulator did not start:"; cat "$out/stderr.txt"; exit 1
 done
-# Wait (at most 60 s) for a line from the guest on the debug console.
-wait_line() {
-  for _ in $(seq 1 3000); do
-    grep -qx "$1" "$out/debugcon.txt" 2>/dev/null && return 0
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.02
-  done
-  fail "no line '$1' from the guest"
-  return 1
-}
 cpid=
-if wait_line T; then
+if wait_line "$out/debugcon.txt" T; then
   echo "screendump $out/text.ppm" >&3
   if [ "$transport" = tcp ] && command -v vncsnapshot >/dev/null; then
     timeout 30 vncsnapshot -quiet -allowblank "127.0.0.1:$display" "$out/snapshot.jpg" >"$out/vncsnapshot.out" 2>&1
@@ -96,11 +80,11 @@ if wait_line T; then
     type "$typed" frame "$out/keys.ppm" key 0xff0d frame "$out/g13.ppm" >"$out/client.out" 2>&1 &
   cpid=$!
 fi
-if wait_line "K ${typed: -1}"; then
+if wait_line "$out/debugcon.txt" "K ${typed: -1}"; then
   [ "$kind" = qemu ] || echo "screendump $out/keys.txt" >&3
   echo "screendump $out/keys.ppm" >&3
 fi
-if wait_line G; then
+if wait_line "$out/debugcon.txt" G; then
   echo "screendump $out/g13.ppm" >&3
 fi
 if [ -n "$cpid" ]; then
@@ -109,14 +93,7 @@ if [ -n "$cpid" ]; then
   if wait "$cpid"; then echo "ok the VNC client's framebuffer equalled the three screendumps"; else fail "the VNC client"; fi
   cat "$out/client.out"
 fi
-echo quit >&3
-exec 3>&-
-for _ in $(seq 1 500); do kill -0 "$pid" 2>/dev/null || break; sleep 0.02; done
-if kill -0 "$pid" 2>/dev/null; then
-  kill -KILL "$pid"
-  fail "the emulator did not quit"
-fi
-wait "$pid" 2>/dev/null
+stop_emulator
 want="T
 M 09 0A 05
 M 08 00 00
