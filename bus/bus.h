@@ -44,6 +44,8 @@ class Bus {
   uint8_t* ram_ptr(uint32_t phys);
   const uint8_t* rom_ptr(uint32_t phys) const;
   void map_bios(std::vector<uint8_t> image);
+  // The firmware image map_bios() was given (empty without one).
+  const std::vector<uint8_t>& bios_image() const { return bios_; }
   // An option ROM (an ISA card's BIOS, e.g. a VGA BIOS at 0xC0000), read-only at `base`
   // for the BIOS's scan of 0xC0000-0xDFFFF to find. One at most; it must lie below the
   // BIOS copy.

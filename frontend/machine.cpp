@@ -93,33 +93,6 @@ Machine::Machine(const MachineConfig& cfg, InputMirror mirror)
   fw_cfg_ = std::make_unique<devices::FwCfg>(bus_);
   // Without a display the machine is "nographic" as under QEMU's -nographic.
   devices::add_pc_items(*fw_cfg_, cfg_.ram_size, cfg_.display == "none" && cfg_.vnc.empty());
-  if (vga_ && !cfg_.bios_path.empty()) {
-    const std::vector<uint8_t> firmware = read_image("-bios", cfg_.bios_path);
-    static constexpr char kSeaBios[] = "SeaBIOS";
-    const bool seabios = std::search(firmware.begin(), firmware.end(), kSeaBios, kSeaBios + 7) != firmware.end();
-    std::vector<uint8_t> rom;
-    if (seabios) {
-      // SeaBIOS's VGA BIOS, handed over as QEMU does (SeaBIOS copies it to 0xC0000 and
-      // runs it).
-      try {
-        rom = read_image("-vga std: the VGA BIOS", cfg_.vga_bios_path);
-      } catch (const LoadError& e) {
-        throw LoadError(std::string(e.what()) + " (install Debian's seabios package, or use -vga none)");
-      }
-      fw_cfg_->add_file("vgaroms/vgabios.bin", std::move(rom));
-    } else if (firmware.size() >= bus::Bus::kShadowMinSize) {
-      // Another PC BIOS (the Bochs BIOS) scans 0xC0000 for option ROMs, where an ISA VGA
-      // card's ROM sits: the LGPL VGABios goes there.
-      try {
-        rom = read_image("-vga std: the VGA BIOS", cfg_.isa_vga_bios_path);
-      } catch (const LoadError& e) {
-        throw LoadError(std::string(e.what()) + " (install Debian's vgabios package, or use -vga none)");
-      }
-      if (rom.size() > 0x20000 || rom.size() < 3 || rom[0] != 0x55 || rom[1] != 0xAA)
-        throw LoadError("-vga std: the VGA BIOS " + cfg_.isa_vga_bios_path + ": not an option ROM (no 55 AA signature, or over 128 KiB)");
-      bus_.map_option_rom(0xC0000, std::move(rom));
-    }
-  }
   rtc_->set_boot_order(boot_devices(cfg_.boot_order));
   serial_out_ = devices::open_backend(cfg_.serial);
   link_input(*serial_out_, 0);
@@ -176,6 +149,33 @@ Machine::Machine(const MachineConfig& cfg, InputMirror mirror)
     bus_.log().warn("perfmap-interp", "-perfmap: the interpreter runs no host code of its own; no map is written");
   }
   if (!cfg_.bios_path.empty()) load_bios(bus_, cfg_.bios_path);
+  if (vga_ && !cfg_.bios_path.empty()) {
+    const std::vector<uint8_t>& firmware = bus_.bios_image();  // loaded and checked above
+    static constexpr char kSeaBios[] = "SeaBIOS";
+    const bool seabios = std::search(firmware.begin(), firmware.end(), kSeaBios, kSeaBios + 7) != firmware.end();
+    std::vector<uint8_t> rom;
+    if (seabios) {
+      // SeaBIOS's VGA BIOS, handed over as QEMU does (SeaBIOS copies it to 0xC0000 and
+      // runs it).
+      try {
+        rom = read_image("-vga std: the VGA BIOS", cfg_.vga_bios_path);
+      } catch (const LoadError& e) {
+        throw LoadError(std::string(e.what()) + " (install Debian's seabios package, or use -vga none)");
+      }
+      fw_cfg_->add_file("vgaroms/vgabios.bin", std::move(rom));
+    } else if (firmware.size() >= bus::Bus::kShadowMinSize) {
+      // Another PC BIOS (the Bochs BIOS) scans 0xC0000 for option ROMs, where an ISA VGA
+      // card's ROM sits: the LGPL VGABios goes there.
+      try {
+        rom = read_image("-vga std: the VGA BIOS", cfg_.isa_vga_bios_path);
+      } catch (const LoadError& e) {
+        throw LoadError(std::string(e.what()) + " (install Debian's vgabios package, or use -vga none)");
+      }
+      if (rom.size() > 0x20000 || rom.size() < 3 || rom[0] != 0x55 || rom[1] != 0xAA)
+        throw LoadError("-vga std: the VGA BIOS " + cfg_.isa_vga_bios_path + ": not an option ROM (no 55 AA signature, or over 128 KiB)");
+      bus_.map_option_rom(0xC0000, std::move(rom));
+    }
+  }
   boot();
   // Every input is read and checked: now the output files are created.
   auto start = [](devices::CharBackend* b, const std::string& option, const std::string& spec) {
