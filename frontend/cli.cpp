@@ -61,6 +61,7 @@ constexpr OptionSpec kOptions[] = {
     {"engine", "engine", true, "execution engine: jit or interp (default jit)"},
     {"pg-report", "pg-report", false, "print the sensitive-instruction census at exit"},
     {"stats", "stats", false, "print execution statistics at exit"},
+    {nullptr, "state-hash", false, "print a hash of the whole machine state (CPU, RAM, devices) at exit"},
     {nullptr, "jit-cache", true, "host code cache of the JIT (MiB, or K/M/G suffix; default 64M)"},
     {nullptr, "lockstep", false, "run the interpreter beside the JIT, stop at the first difference"},
     {"perfmap", "perfmap", false, "write /tmp/perf-PID.map naming the JIT's host code for perf"},
@@ -659,6 +660,7 @@ CliResult parse_cli(const std::vector<std::string>& raw, const std::string& defa
   c.no_reboot = vm.count("no-reboot") > 0;
   c.pg_report = vm.count("pg-report") > 0;
   c.stats = vm.count("stats") > 0;
+  c.state_hash = vm.count("state-hash") > 0;
   c.lockstep = vm.count("lockstep") > 0;
   if (c.lockstep) {
     if (vm.count("engine") && c.engine != Engine::Jit)

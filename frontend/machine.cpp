@@ -7,11 +7,13 @@
 #include <thread>
 
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <string>
 
 #include <unistd.h>
 
+#include "bus/state_archive.h"
 #include "cpu/ops/x87.h"
 #include "frontend/loader.h"
 
@@ -212,6 +214,29 @@ void Machine::boot() {
     cpu_.update_cpl();
     cpu_.flush_code_cache();
   }
+}
+
+uint64_t Machine::state_hash() {
+  bus::StateHasher h;
+  h("cpu", cpu_.s);
+  visit_devices(h);
+  bool a20 = bus_.a20();
+  h("a20", a20);
+  uint64_t idle = bus_.clock().idle_instructions();
+  h("idle", idle);
+  // RAM: eight bytes at a time (FNV-1a byte by byte would take a second per GiB).
+  uint64_t r = h.value();
+  const uint8_t* p = bus_.ram();
+  const uint64_t n = bus_.ram_size();
+  uint64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t w;
+    std::memcpy(&w, p + i, 8);
+    r = (r ^ w) * 0x9E3779B97F4A7C15ull;
+    r ^= r >> 29;
+  }
+  for (; i < n; ++i) r = (r ^ p[i]) * 0x100000001B3ull;
+  return r;
 }
 
 void Machine::flush_output() {

@@ -129,6 +129,32 @@ class Machine {
   // IDE channel 0 (primary) or 1 (secondary).
   devices::IdeChannel& ide(unsigned channel) { return *ide_[channel & 1]; }
 
+  // Visit every device's state (bus/state_archive.h), each under a stable name, in a
+  // fixed order: what snapshots save and state hashes cover besides the CPU and RAM.
+  template <class V>
+  void visit_devices(V& v) {
+    v("pic", pic_->state);
+    v("pit", pit_->state);
+    v("port61", port61_->state);
+    v("rtc", rtc_->state);
+    v("i8042", kbc_->state);
+    if (vga_) v("vga", vga_->state);
+    v("dma", dma_->state);
+    v("fw_cfg", fw_cfg_->state);
+    v("debugcon", debugcon_->state);
+    v("debug_exit", debug_exit_->state);
+    v("post", post_->state);
+    v("port92", port92_->state);
+    v("com1", uart_->state);
+    for (auto& u : uart_extra_) v("com", u->state);
+    v("ide0", ide_[0]->state);
+    v("ide1", ide_[1]->state);
+  }
+  // A 64-bit hash of the machine's guest-visible state: the CPU's registers (CpuState,
+  // with the retired-instruction count), RAM, every device's state, the A20 gate and the
+  // virtual clock. Two runs that agree on it agree on everything the guest can see.
+  uint64_t state_hash();
+
  private:
   bool pace_to(uint64_t ns);
   RunStep finished(int status, std::string message = {}, bool host = false);

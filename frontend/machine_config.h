@@ -95,6 +95,8 @@ struct MachineConfig {
   bool pg_report = false;
   // Print execution statistics at exit (--stats).
   bool stats = false;
+  // Print Machine::state_hash() and the instruction count at exit (--state-hash).
+  bool state_hash = false;
   // Run a shadow machine on the interpreter beside the JIT and stop at the first
   // difference between them (--lockstep; frontend/lockstep.h).
   bool lockstep = false;

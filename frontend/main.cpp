@@ -87,6 +87,11 @@ int run(int argc, char** argv) {
     m.flush_output();
     if (cfg.pg_report) fputs(pg_report(m.cpu()).c_str(), stderr);
     if (cfg.stats) fputs(stats_report(m.cpu()).c_str(), stderr);
+    if (cfg.state_hash) {
+      fprintf(stderr, "popek: state hash %016llx at instruction %llu\n",
+              static_cast<unsigned long long>(m.state_hash()),
+              static_cast<unsigned long long>(m.cpu().s.icount));
+    }
   }
   if (trace) fclose(trace);
   return status & 0xFF;

@@ -237,5 +237,35 @@ TEST_F(MachineRun, LargeBiosRunsFromWritableCopyAndSeesFwCfg) {
   EXPECT_EQ(slurp(debugcon_path), "Q");
 }
 
+
+// --state-hash: two machines that ran the same guest agree; a difference in RAM, a register
+// or a device state each changes the hash.
+TEST_F(MachineRun, StateHashCoversRegistersRamAndDevices) {
+  const Bytes code = {
+      0xB0, 'A', 0xE6, 0xE9,   // mov al,'A'; out 0xE9,al
+      0xB0, 0x10, 0xE6, 0xF4,  // mov al,0x10; out 0xF4,al
+  };
+  Machine a(config(code));
+  Machine b(config(code));
+  EXPECT_EQ(a.run(), 33);
+  EXPECT_EQ(b.run(), 33);
+  const uint64_t h = a.state_hash();
+  EXPECT_EQ(h, b.state_hash());
+  b.bus().ram()[0x7000] ^= 1;
+  EXPECT_NE(h, b.state_hash()) << "RAM";
+  b.bus().ram()[0x7000] ^= 1;
+  EXPECT_EQ(h, b.state_hash());
+  b.cpu().s.gpr[cpu::EBX] ^= 1;
+  EXPECT_NE(h, b.state_hash()) << "EBX";
+  b.cpu().s.gpr[cpu::EBX] ^= 1;
+  b.cpu().s.icount += 1;
+  EXPECT_NE(h, b.state_hash()) << "instruction count";
+  b.cpu().s.icount -= 1;
+  b.kbc().state.command_byte ^= 1;
+  EXPECT_NE(h, b.state_hash()) << "i8042 state";
+  b.kbc().state.command_byte ^= 1;
+  EXPECT_EQ(h, b.state_hash());
+}
+
 }  // namespace
 }  // namespace popek::frontend
