@@ -263,9 +263,41 @@ class Cpu {
   Status set_efer(uint64_t v);
   void update_cpl();
 
+  // --- debugging (the gdb stub, frontend/gdb_stub.h)
+  // While debugging is on (a breakpoint, a debugger's watchpoint or single-stepping),
+  // blocks run on the interpreter and the CPU looks, before each instruction, for a
+  // reason to stop: run() then returns RunExit::Debug with `debug.stop` set, in the middle
+  // of a block if need be. The next run() goes on with the rest of that block before
+  // anything else (no interrupt is taken inside a block, stopped or not), so a debugged
+  // guest executes exactly what it executes undebugged, at the same counts.
+  struct Debug {
+    // Linear addresses: stop before executing an instruction that starts there (gdb's
+    // Z0/Z1; checked against EIP, no byte of guest memory is changed).
+    std::vector<uint32_t> breakpoints;
+    // Stop at the first instruction boundary after one instruction retired, or after an
+    // exception or interrupt moved CS:EIP.
+    bool single_step = false;
+    // The debugger owns mmu watches [0, watches): a hit stops after the instruction.
+    unsigned watches = 0;
+    enum class Stop : uint8_t { None, Step, Breakpoint, Watch };
+    Stop stop = Stop::None;
+    uint32_t watch_hits = 0;  // the debugger's mmu watch_hits bits at a Watch stop
+  };
+  Debug debug;
+  bool debug_on() const { return debug.single_step || debug.watches || !debug.breakpoints.empty(); }
+  // Before run() after a debug stop (or when a debugger starts the guest): clears
+  // `debug.stop`, lets the instruction at CS:EIP run even if a breakpoint is set on it,
+  // and makes CS:EIP and the instruction count the origin of a single step.
+  void debug_resume();
+  // A debugger changed CS:EIP or the mode: the block stopped in the middle is left
+  // (the next run() starts a block at the new CS:EIP).
+  void debug_leave_block() { resume_ = {}; }
+  // Stopped in the middle of a block (run() goes on with it first).
+  bool in_block() const { return resume_.block != nullptr; }
+
   // --- the run loop (cpu/exec.cpp)
-  // Run until `icount` reaches `until` or the machine stops or halts.
-  enum class RunExit : uint8_t { Budget, Halted, Stopped };
+  // Run until `icount` reaches `until` or the machine stops or halts, or a debug stop.
+  enum class RunExit : uint8_t { Budget, Halted, Stopped, Debug };
   RunExit run(uint64_t until);
   // The INTR line from the interrupt controller, which drives it with set_intr; the
   // CPU runs ack_interrupt (the INTA cycle: the vector to deliver, or -1 for none) when
@@ -335,6 +367,21 @@ class Cpu {
  private:
   Status page_fault(const mmu::PageFault& f);
   void exec_block();
+  // Interpret b's instructions from `first` on (debug checks included when debugging).
+  void interpret(Block& b, size_t first);
+  bool debug_stop_before();
+  // A block stopped in the middle by the debugger: where it goes on.
+  struct Resume {
+    Block* block = nullptr;
+    size_t index = 0;
+    uint64_t generation = 0;  // the code cache's; another value means the block may be gone
+  };
+  Resume resume_;
+  uint64_t skip_icount_ = ~0ull;  // a breakpoint at skip_linear_ is passed at this count
+  uint32_t skip_linear_ = 0;
+  uint64_t step_icount_ = 0;      // single step origin
+  uint32_t step_eip_ = 0;
+  uint16_t step_cs_ = 0;
   void triple_fault();
   bus::Bus& bus_;
   mmu::Mmu& mmu_;

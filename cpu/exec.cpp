@@ -80,16 +80,69 @@ void Cpu::exec_block() {
   smc_hit_ = false;
   tracing_ = tracing;
   eip_mask_ = mode == CodeMode::Prot32 ? 0xFFFFFFFFu : 0xFFFFu;
-  if (runner && !tracing && runner->run(*this, *b)) {
+  if (runner && !tracing && !debug_on() && runner->run(*this, *b)) {
     // ran as host code
   } else {
-    for (const Insn& in : b->insns) {
-      if (!step(in)) break;
-    }
+    interpret(*b, 0);
   }
   current = nullptr;
   if (!smc_hit_) last_block.block = b;  // else it may be in the graveyard, freed below
   blocks_->collect_garbage();
+}
+
+void Cpu::interpret(Block& b, size_t first) {
+  const bool debugging = debug_on();
+  for (size_t i = first; i < b.insns.size(); ++i) {
+    if (debugging && debug_stop_before()) {
+      resume_ = {&b, i, blocks_->generation};
+      return;
+    }
+    if (!step(b.insns[i])) break;
+  }
+  // A watched access by the block's last instruction (or by the exception it raised)
+  // stops here, before any interrupt is taken.
+  if (debugging && debug.watches && (mmu_.watch_hits & ((1ull << debug.watches) - 1))) {
+    debug.watch_hits = mmu_.watch_hits & static_cast<uint32_t>((1ull << debug.watches) - 1);
+    mmu_.watch_hits &= ~debug.watch_hits;
+    debug.stop = Debug::Stop::Watch;
+  }
+}
+
+bool Cpu::debug_stop_before() {
+  const uint32_t mine = static_cast<uint32_t>((1ull << debug.watches) - 1);
+  if (mmu_.watch_hits & mine) {
+    debug.watch_hits = mmu_.watch_hits & mine;
+    mmu_.watch_hits &= ~mine;
+    debug.stop = Debug::Stop::Watch;
+    return true;
+  }
+  if (debug.single_step &&
+      (s.icount != step_icount_ || s.eip != step_eip_ || s.seg[CS].selector != step_cs_)) {
+    debug.stop = Debug::Stop::Step;
+    return true;
+  }
+  if (!debug.breakpoints.empty()) {
+    const uint32_t linear = s.seg[CS].base + s.eip;
+    if (!(s.icount == skip_icount_ && linear == skip_linear_)) {
+      for (uint32_t bp : debug.breakpoints) {
+        if (bp == linear) {
+          debug.stop = Debug::Stop::Breakpoint;
+          return true;
+        }
+      }
+    }
+  }
+  return false;
+}
+
+void Cpu::debug_resume() {
+  debug.stop = Debug::Stop::None;
+  debug.watch_hits = 0;
+  skip_icount_ = s.icount;
+  skip_linear_ = s.seg[CS].base + s.eip;
+  step_icount_ = s.icount;
+  step_eip_ = s.eip;
+  step_cs_ = s.seg[CS].selector;
 }
 
 bool Cpu::step(const Insn& in) {
@@ -148,9 +201,23 @@ uint64_t Cpu::code_generation() const { return blocks_->generation; }
 
 Cpu::RunExit Cpu::run(uint64_t until) {
   run_until = until;
-  while (s.icount < until) {
+  while (s.icount < until || resume_.block) {
     if (stop_requested() || (host_attention && host_attention->load(std::memory_order_relaxed)))
       return RunExit::Stopped;
+    if (resume_.block) {  // the rest of a block the debugger stopped in
+      const Resume r = resume_;
+      resume_ = {};
+      if (r.generation == blocks_->generation) {
+        current = nullptr;
+        interpret(*r.block, r.index);
+        current = nullptr;
+        if (!smc_hit_) last_block.block = r.block;
+        blocks_->collect_garbage();
+        if (debug.stop != Debug::Stop::None) return RunExit::Debug;
+        continue;
+      }
+      // The code was written meanwhile: decode again from CS:EIP.
+    }
     if (s.exc.pending) {  // a chain of deliveries the host interrupted: it goes on first
       deliver_pending_exception();
       continue;
@@ -168,6 +235,7 @@ Cpu::RunExit Cpu::run(uint64_t until) {
     if (s.halted) return RunExit::Halted;
     s.irq_shadow = 0;
     exec_block();
+    if (debug.stop != Debug::Stop::None) return RunExit::Debug;
   }
   return stop_requested() ? RunExit::Stopped : RunExit::Budget;
 }

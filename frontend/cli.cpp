@@ -1,4 +1,5 @@
 #include "frontend/cli.h"
+#include "frontend/gdb_stub.h"
 #include "frontend/monitor.h"
 #include "frontend/vnc.h"
 
@@ -53,6 +54,9 @@ constexpr OptionSpec kOptions[] = {
     {"vga", "vga", true, "display adapter: std (a VGA, the default) or none"},
     {"monitor", "monitor", true, "human monitor: stdio, unix:PATH,server,nowait or none (default none)"},
     {"display", "display", true, "curses (the VGA's text modes in this terminal, keys to the guest) or none (the default)"},
+    {"gdb", "gdb", true, "gdb stub: tcp:[HOST]:PORT (on 127.0.0.1 unless HOST is given), unix:PATH or stdio"},
+    {"s", "gdb-default", false, "gdb stub on TCP port 1234 (-gdb tcp::1234)"},
+    {"S", "wait-for-gdb", false, "do not start the guest until gdb lets it run"},
     {"vnc", "vnc", true, "VNC server: [HOST]:N (TCP port 5900+N, on 127.0.0.1 unless HOST is given) or unix:PATH"},
     {"nographic", "nographic", false, "no display (popek's default; the serial console stays on stdio)"},
     {"no-reboot", "no-reboot", false, "exit instead of resetting when the guest resets"},
@@ -659,6 +663,18 @@ CliResult parse_cli(const std::vector<std::string>& raw, const std::string& defa
   }
   c.no_reboot = vm.count("no-reboot") > 0;
   c.pg_report = vm.count("pg-report") > 0;
+  if (vm.count("gdb-default")) c.gdb = "tcp::1234";
+  if (vm.count("gdb")) {
+    c.gdb = str("gdb");
+    if (c.gdb == "none") c.gdb.clear();
+    const std::string err = c.gdb.empty() ? "" : check_gdb_spec(c.gdb);
+    if (!err.empty()) return fail("popek: -gdb " + c.gdb + ": " + err);
+  }
+  c.gdb_wait = vm.count("wait-for-gdb") > 0;
+  if (c.gdb_wait && c.gdb.empty()) return fail("popek: -S waits for gdb: give -s or -gdb too");
+  if (c.gdb == "stdio" && (c.serial == "stdio" || c.debugcon == "stdio" || c.monitor == "stdio"))
+    return fail("popek: -gdb stdio: standard input and output already belong to the serial console, "
+                "the debug console or the monitor (move them with -serial file:PATH or -serial none)");
   c.stats = vm.count("stats") > 0;
   c.state_hash = vm.count("state-hash") > 0;
   c.lockstep = vm.count("lockstep") > 0;
@@ -672,6 +688,8 @@ CliResult parse_cli(const std::vector<std::string>& raw, const std::string& defa
       return fail("popek: -display cannot be used with --lockstep (its keys would reach one machine only)");
     if (!c.vnc.empty())
       return fail("popek: -vnc cannot be used with --lockstep (its keys would reach one machine only)");
+    if (!c.gdb.empty())
+      return fail("popek: -gdb cannot be used with --lockstep (the debugger would drive one machine only)");
   }
   if (vm.count("kernel")) c.kernel_path = str("kernel");
   if (vm.count("bios")) c.bios_path = str("bios");

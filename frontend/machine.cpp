@@ -1,5 +1,6 @@
 #include "frontend/machine.h"
 #include "frontend/display.h"
+#include "frontend/gdb_stub.h"
 #include "frontend/monitor.h"
 
 #include <algorithm>
@@ -279,6 +280,7 @@ int Machine::run() {
   for (;;) {
     const RunStep r = run_step(kSlice);
     if (!r.done) continue;
+    if (gdb) gdb->finished(r.status);
     if (!r.message.empty()) fprintf(stderr, "%s\n", r.message.c_str());
     return r.status;
   }
@@ -290,6 +292,10 @@ std::optional<Machine::RunStep> Machine::look_at_host() {
   if (monitor) {
     monitor->poll();
     if (monitor->quit_requested()) return finished(0, {}, true);
+  }
+  if (gdb) {
+    gdb->poll();  // may stop here for the debugger
+    if (gdb->kill_requested()) return finished(0, {}, true);
   }
   for (Display* d : displays) {
     d->refresh();
@@ -318,9 +324,11 @@ Machine::RunStep Machine::run_step(uint64_t max_instructions) {
     }
     in_turn_ = true;
   }
-  const uint64_t budget = std::max<uint64_t>(max_instructions, 1);  // turn_until_ > icount here
-  const uint64_t until =
-      turn_until_ - cpu_.s.icount > budget ? cpu_.s.icount + budget : turn_until_;
+  const uint64_t budget = std::max<uint64_t>(max_instructions, 1);
+  // (icount may be past turn_until_ when a debug stop left a block unfinished.)
+  const uint64_t until = turn_until_ > cpu_.s.icount && turn_until_ - cpu_.s.icount > budget
+                             ? cpu_.s.icount + budget
+                             : turn_until_;
   cpu_.host_attention = host ? &host->wanted : nullptr;
   cpu::Cpu::RunExit why;
   for (;;) {
@@ -329,6 +337,13 @@ Machine::RunStep Machine::run_step(uint64_t max_instructions) {
     // The host asked for attention in the middle of the turn: look at it, then go on
     // with the same turn (the guest cannot tell).
     if (auto r = look_at_host()) return *r;
+  }
+  if (why == cpu::Cpu::RunExit::Debug) {
+    // A breakpoint, watchpoint or single step: the turn goes on once the debugger resumes.
+    if (gdb) gdb->stopped();
+    else cpu_.debug_resume();
+    if (gdb && gdb->kill_requested()) return finished(0, {}, true);
+    return {};
   }
   if (why == cpu::Cpu::RunExit::Budget && cpu_.s.icount < turn_until_) return {};
   in_turn_ = false;

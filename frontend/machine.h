@@ -38,6 +38,7 @@ namespace popek::frontend {
 
 class Monitor;
 class Display;
+class GdbStub;
 
 // CMOS boot nibbles (devices::boot) of QEMU's -boot order letters ("cad").
 std::array<uint8_t, 3> boot_devices(const std::string& order);
@@ -103,6 +104,9 @@ class Machine {
   HostAttention* host = nullptr;
   // The human monitor, polled when the host is looked at (nullptr: none).
   Monitor* monitor = nullptr;
+  // The gdb stub (nullptr: none): polled when the host is looked at, given the CPU's
+  // debug stops, told when the run ends.
+  GdbStub* gdb = nullptr;
   // Displays (frontend/display.h), refreshed when the host is looked at.
   std::vector<Display*> displays;
 

@@ -95,6 +95,10 @@ struct MachineConfig {
   bool pg_report = false;
   // Print execution statistics at exit (--stats).
   bool stats = false;
+  // The gdb stub (-s, -gdb SPEC; frontend/gdb_stub.h): "" for none.
+  std::string gdb;
+  // -S: wait for the debugger before the first instruction.
+  bool gdb_wait = false;
   // Print Machine::state_hash() and the instruction count at exit (--state-hash).
   bool state_hash = false;
   // Run a shadow machine on the interpreter beside the JIT and stop at the first

@@ -10,6 +10,7 @@
 
 #include "frontend/cli.h"
 #include "frontend/curses_display.h"
+#include "frontend/gdb_stub.h"
 #include "frontend/host_attention.h"
 #include "frontend/lockstep.h"
 #include "frontend/machine.h"
@@ -79,10 +80,16 @@ int run(int argc, char** argv) {
     }
     install_signal_handlers();
     m.host = &g_host;
+    std::unique_ptr<GdbStub> gdb;
+    if (!cfg.gdb.empty()) {
+      gdb = std::make_unique<GdbStub>(m, cfg.gdb);
+      m.gdb = gdb.get();
+      if (cfg.gdb_wait) gdb->wait_for_debugger();
+    }
     // How often the run loop looks at the host when nothing else asks: output flushing,
     // the console's Ctrl-A escapes, and the upper bound of a signal's delay.
     g_host.start_ticker(std::chrono::milliseconds(20));
-    status = lockstep ? lockstep->run() : m.run();
+    status = gdb && gdb->kill_requested() ? 0 : lockstep ? lockstep->run() : m.run();
     g_host.stop_ticker();
     m.flush_output();
     if (cfg.pg_report) fputs(pg_report(m.cpu()).c_str(), stderr);

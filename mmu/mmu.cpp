@@ -149,15 +149,15 @@ void Mmu::release_context(Context& c) {
 // ------------------------------------------------------------------ page walks
 
 bool Mmu::walk(uint32_t linear, Access acc, bool user, uint64_t& phys, PageFault& fault,
-               uint32_t deps[2], unsigned& ndeps) {
-  return pae_ ? walk_pae(linear, acc, user, phys, fault, deps, ndeps)
-              : walk_legacy(linear, acc, user, phys, fault, deps, ndeps);
+               uint32_t deps[2], unsigned& ndeps, bool peek) {
+  return pae_ ? walk_pae(linear, acc, user, phys, fault, deps, ndeps, peek)
+              : walk_legacy(linear, acc, user, phys, fault, deps, ndeps, peek);
 }
 
 // SDM vol. 3 §4.3: 32-bit paging. Accessed and dirty bits are set only when the access is
 // allowed, as the processor does.
 bool Mmu::walk_legacy(uint32_t linear, Access acc, bool user, uint64_t& phys, PageFault& fault,
-                      uint32_t deps[2], unsigned& ndeps) {
+                      uint32_t deps[2], unsigned& ndeps, bool peek) {
   const bool write = acc == Access::Write;
   const bool wp = ctl_.cr0 & kCr0WP;
   const uint32_t a20 = bus_.a20_mask();
@@ -172,26 +172,26 @@ bool Mmu::walk_legacy(uint32_t linear, Access acc, bool user, uint64_t& phys, Pa
   if (!(pde & kP)) return fail(0);
   if ((ctl_.cr4 & kCr4PSE) && (pde & kPS)) {
     if (pde & 0x003FE000u) return fail(pf::P | pf::RSVD);  // bits 21:13 of a 4 MiB PDE
-    if (user && !(pde & kUS)) return fail(pf::P);
-    if (write && !(pde & kRW) && (user || wp)) return fail(pf::P);
+    if (!peek && user && !(pde & kUS)) return fail(pf::P);
+    if (!peek && write && !(pde & kRW) && (user || wp)) return fail(pf::P);
     const uint32_t upd = pde | kA | (write ? kD : 0);
-    if (upd != pde) bus_.write_phys(pde_addr, 4, upd);
+    if (!peek && upd != pde) bus_.write_phys(pde_addr, 4, upd);
     phys = ((pde & 0xFFC00000u) | (linear & 0x003FFFFFu)) & a20;
     return true;
   }
   // The PDE is used for the translation: its accessed flag is set even if the PTE
   // then faults (SDM vol. 3 §4.8).
-  if (!(pde & kA)) bus_.write_phys(pde_addr, 4, pde | kA);
+  if (!peek && !(pde & kA)) bus_.write_phys(pde_addr, 4, pde | kA);
   const uint32_t pte_addr = ((pde & 0xFFFFF000u) | ((linear >> 10) & 0xFFC)) & a20;
   const uint32_t pte = bus_.read_phys(pte_addr, 4);
   deps[ndeps++] = pte_addr >> 12;
   if (!(pte & kP)) return fail(0);
   const bool rw = (pde & kRW) && (pte & kRW);
   const bool us = (pde & kUS) && (pte & kUS);
-  if (user && !us) return fail(pf::P);
-  if (write && !rw && (user || wp)) return fail(pf::P);
+  if (!peek && user && !us) return fail(pf::P);
+  if (!peek && write && !rw && (user || wp)) return fail(pf::P);
   const uint32_t upd = pte | kA | (write ? kD : 0);
-  if (upd != pte) bus_.write_phys(pte_addr, 4, upd);
+  if (!peek && upd != pte) bus_.write_phys(pte_addr, 4, upd);
   phys = ((pte & 0xFFFFF000u) | (linear & 0xFFF)) & a20;
   return true;
 }
@@ -199,7 +199,7 @@ bool Mmu::walk_legacy(uint32_t linear, Access acc, bool user, uint64_t& phys, Pa
 // SDM vol. 3 §4.4: PAE paging with the PDPTEs loaded at MOV CR3, 2 MiB pages and, with
 // EFER.NXE, the execute-disable bit.
 bool Mmu::walk_pae(uint32_t linear, Access acc, bool user, uint64_t& phys, PageFault& fault,
-                   uint32_t deps[2], unsigned& ndeps) {
+                   uint32_t deps[2], unsigned& ndeps, bool peek) {
   const bool write = acc == Access::Write;
   const bool wp = ctl_.cr0 & kCr0WP;
   const bool nxe = ctl_.efer & kEferNXE;
@@ -224,16 +224,16 @@ bool Mmu::walk_pae(uint32_t linear, Access acc, bool user, uint64_t& phys, PageF
   if (!(pde & kP)) return fail(0);
   if (pde & kPS) {
     if (pde & (reserved | 0x1FE000)) return fail(pf::P | pf::RSVD);  // bits 20:13 too
-    if (user && !(pde & kUS)) return fail(pf::P);
-    if (write && !(pde & kRW) && (user || wp)) return fail(pf::P);
-    if (acc == Access::Exec && nxe && (pde & kXD)) return fail(pf::P);
+    if (!peek && user && !(pde & kUS)) return fail(pf::P);
+    if (!peek && write && !(pde & kRW) && (user || wp)) return fail(pf::P);
+    if (!peek && acc == Access::Exec && nxe && (pde & kXD)) return fail(pf::P);
     const uint64_t upd = pde | kA | (write ? kD : 0);
-    if (upd != pde) bus_.write_phys(static_cast<uint32_t>(pde_addr), 4, static_cast<uint32_t>(upd));
+    if (!peek && upd != pde) bus_.write_phys(static_cast<uint32_t>(pde_addr), 4, static_cast<uint32_t>(upd));
     phys = ((pde & kPaeAddr & ~0x1FFFFFull) | (linear & 0x1FFFFF)) & a20;
     return true;
   }
   if (pde & reserved) return fail(pf::P | pf::RSVD);
-  if (!(pde & kA)) bus_.write_phys(static_cast<uint32_t>(pde_addr), 4, static_cast<uint32_t>(pde | kA));
+  if (!peek && !(pde & kA)) bus_.write_phys(static_cast<uint32_t>(pde_addr), 4, static_cast<uint32_t>(pde | kA));
   const uint64_t pte_addr = ((pde & kPaeAddr) | ((linear >> 9) & 0xFF8)) & a20;
   if (pte_addr >= k4G) return fail(0);
   const uint64_t pte = read64(pte_addr);
@@ -243,11 +243,11 @@ bool Mmu::walk_pae(uint32_t linear, Access acc, bool user, uint64_t& phys, PageF
   const bool rw = (pde & kRW) && (pte & kRW);
   const bool us = (pde & kUS) && (pte & kUS);
   const bool xd = nxe && ((pde | pte) & kXD);
-  if (user && !us) return fail(pf::P);
-  if (write && !rw && (user || wp)) return fail(pf::P);
-  if (acc == Access::Exec && xd) return fail(pf::P);
+  if (!peek && user && !us) return fail(pf::P);
+  if (!peek && write && !rw && (user || wp)) return fail(pf::P);
+  if (!peek && acc == Access::Exec && xd) return fail(pf::P);
   const uint64_t upd = pte | kA | (write ? kD : 0);
-  if (upd != pte) bus_.write_phys(static_cast<uint32_t>(pte_addr), 4, static_cast<uint32_t>(upd));
+  if (!peek && upd != pte) bus_.write_phys(static_cast<uint32_t>(pte_addr), 4, static_cast<uint32_t>(upd));
   phys = ((pte & kPaeAddr) | (linear & 0xFFF)) & a20;
   return true;
 }
@@ -301,6 +301,7 @@ bool Mmu::translate(uint32_t linear, Access acc, bool user, uint32_t& phys, Page
 
 void Mmu::fill_tlb(uint32_t linear, Access acc, bool user, uint64_t phys) {
   if (phys >= k4G) return;
+  if (acc != Access::Exec && !watches_.empty() && watched_page(linear & 0xFFFFF000u)) return;
   const uint32_t base = static_cast<uint32_t>(phys) & 0xFFFFF000u;
   const uint32_t page = base >> 12;
   uint8_t* host = nullptr;
@@ -336,6 +337,7 @@ bool Mmu::read_slow(uint32_t linear, unsigned size, Access acc, bool user, uint6
   const unsigned first = 4096 - (linear & 0xFFF);
   uint64_t p1 = 0;
   if (size > first && !translate64(linear + first, acc, user, p1, fault)) return false;
+  if (!watches_.empty() && acc != Access::Exec) note_watch(linear, size, acc);
   if (size <= first && p0 < k4G) {
     const uint32_t a = static_cast<uint32_t>(p0);
     if (const uint8_t* h = bus_.ram_ptr(a); h && bus_.ram_ptr(a + size - 1)) {
@@ -364,6 +366,7 @@ bool Mmu::write_slow(uint32_t linear, unsigned size, bool user, uint64_t value, 
   const unsigned first = 4096 - (linear & 0xFFF);
   uint64_t p1 = 0;
   if (size > first && !translate64(linear + first, Access::Write, user, p1, fault)) return false;
+  if (!watches_.empty()) note_watch(linear, size, Access::Write);
   if (size <= first) {
     const uint32_t a = static_cast<uint32_t>(p0);
     if (uint8_t* h = p0 < k4G ? bus_.ram_ptr(a) : nullptr; h && bus_.ram_ptr(a + size - 1)) {
@@ -382,6 +385,60 @@ bool Mmu::write_slow(uint32_t linear, unsigned size, bool user, uint64_t value, 
   }
   note_write(p0, first);
   note_write(p1, size - first);
+  return true;
+}
+
+// ------------------------------------------------------------------ debugging
+
+void Mmu::set_watches(std::vector<Watch> w) {
+  if (w.size() > 32) w.resize(32);
+  watches_ = std::move(w);
+  watch_hits = 0;
+  // Entries of newly watched pages must leave the TLB; dropping every cached translation
+  // does it and is invisible to the guest (the walks it causes set no A/D bit that the
+  // walks behind the cached entries did not set already).
+  flush_all(FlushCause::Other);
+}
+
+bool Mmu::watched_page(uint32_t linear_page) const {
+  for (const Watch& w : watches_) {
+    const uint64_t first = w.linear & 0xFFFFF000u;
+    const uint64_t last = (static_cast<uint64_t>(w.linear) + w.len - 1) & ~0xFFFull;
+    if (linear_page >= first && linear_page <= last) return true;
+  }
+  return false;
+}
+
+void Mmu::note_watch(uint32_t linear, unsigned size, Access acc) {
+  const uint8_t kind = acc == Access::Write ? kWatchWrite : kWatchRead;
+  for (size_t i = 0; i < watches_.size(); ++i) {
+    const Watch& w = watches_[i];
+    if (!(w.kind & kind)) continue;
+    const uint64_t a0 = linear, a1 = static_cast<uint64_t>(linear) + size;
+    const uint64_t w0 = w.linear, w1 = static_cast<uint64_t>(w.linear) + w.len;
+    if (a0 < w1 && w0 < a1) watch_hits |= 1u << i;
+  }
+}
+
+bool Mmu::peek_translate(uint32_t linear, uint32_t& phys) {
+  if (!paging_) {
+    phys = linear & bus_.a20_mask();
+    return true;
+  }
+  uint32_t deps[2];
+  unsigned ndeps = 0;
+  uint64_t p;
+  PageFault f;
+  if (!walk(linear, Access::Read, false, p, f, deps, ndeps, true) || p >= k4G) return false;
+  phys = static_cast<uint32_t>(p);
+  return true;
+}
+
+bool Mmu::debug_write_phys(uint32_t phys, uint8_t value) {
+  uint8_t* h = bus_.ram_ptr(phys);
+  if (!h) return false;
+  *h = value;
+  note_write(phys, 1);
   return true;
 }
 

@@ -152,6 +152,32 @@ class Mmu {
   }
   std::function<void(uint32_t phys_page, unsigned offset, unsigned length)> on_code_write;
 
+  // --- Watchpoints (the gdb stub's Z2-Z4, the guest's data breakpoints in DR7): data
+  // reads and writes that overlap a watched linear range set the range's bit in
+  // `watch_hits`. Pages holding a watched range never enter the TLB for reads or writes, so
+  // every data access to them takes the slow path (generated code included). Instruction
+  // fetches are not data accesses.
+  enum WatchKind : uint8_t { kWatchWrite = 1, kWatchRead = 2, kWatchAccess = 3 };
+  struct Watch {
+    uint32_t linear = 0;
+    uint32_t len = 1;
+    uint8_t kind = kWatchWrite;
+  };
+  // Replace the watched ranges (at most 32); clears watch_hits.
+  void set_watches(std::vector<Watch> w);
+  const std::vector<Watch>& watches() const { return watches_; }
+  // Bit i: watches()[i] was hit since the owner last cleared it.
+  uint32_t watch_hits = 0;
+
+  // --- Debugger access, without side effects on the guest: no accessed/dirty bits set,
+  // no TLB filled, no fault raised, no permission check (the debugger sees what any
+  // privilege could map). peek_translate is false when `linear` is not mapped.
+  bool peek_translate(uint32_t linear, uint32_t& phys);
+  // A debugger's write of one byte of physical memory: RAM changes as a guest store would
+  // change it (decoded code and page-table shadows built from it are dropped); ROM and
+  // unassigned addresses are left alone (false).
+  bool debug_write_phys(uint32_t phys, uint8_t value);
+
   bus::Bus& bus() { return bus_; }
   Stats stats;
   // Changes whenever translations may have been dropped or replaced (address-space
@@ -181,12 +207,15 @@ class Mmu {
   // Physical address (up to 36 bits with PAE) of a linear address, through the shadow
   // table or a walk; fills the front TLB.
   bool translate64(uint32_t linear, Access acc, bool user, uint64_t& phys, PageFault& fault);
+  // `peek`: a debugger's walk (no permission checks, no A/D bits written).
   bool walk(uint32_t linear, Access acc, bool user, uint64_t& phys, PageFault& fault,
-            uint32_t deps[2], unsigned& ndeps);
+            uint32_t deps[2], unsigned& ndeps, bool peek = false);
   bool walk_legacy(uint32_t linear, Access acc, bool user, uint64_t& phys, PageFault& fault,
-                   uint32_t deps[2], unsigned& ndeps);
+                   uint32_t deps[2], unsigned& ndeps, bool peek);
   bool walk_pae(uint32_t linear, Access acc, bool user, uint64_t& phys, PageFault& fault,
-                uint32_t deps[2], unsigned& ndeps);
+                uint32_t deps[2], unsigned& ndeps, bool peek);
+  bool watched_page(uint32_t linear_page) const;
+  void note_watch(uint32_t linear, unsigned size, Access acc);
   void fill_tlb(uint32_t linear, Access acc, bool user, uint64_t phys);
   uint8_t read_byte(uint64_t phys);
   void write_byte(uint64_t phys, uint8_t v);
@@ -215,6 +244,7 @@ class Mmu {
   TlbEntry (*tlb_)[kTlbSize] = nullptr;  // the current context's TLB arrays
   uint32_t next_context_id_ = 1;
   uint64_t clock_ = 0;
+  std::vector<Watch> watches_;
 };
 
 }  // namespace popek::mmu

@@ -1502,6 +1502,7 @@ const char* exit_name(cpu::Cpu::RunExit e) {
     case cpu::Cpu::RunExit::Budget: return "budget";
     case cpu::Cpu::RunExit::Halted: return "halted";
     case cpu::Cpu::RunExit::Stopped: return "stopped";
+    case cpu::Cpu::RunExit::Debug: return "debug stop";
   }
   return "?";
 }

@@ -1,0 +1,102 @@
+#!/bin/sh
+# A real gdb (batch mode) debugs tests/guest/gdb_target.asm through popek's gdb stub:
+# a breakpoint on a symbol, registers, memory at a linear address the page tables map
+# elsewhere, a watchpoint that must stop right after the one instruction writing the
+# variable, a single step, a second breakpoint, and the guest's exit reported to gdb. The
+# guest's output and final state hash must equal those of a run without the debugger:
+# stopping and stepping in the middle of blocks must not change what the guest executes.
+#
+# usage: gdb_session.sh POPEK GUEST_ELF ENGINE stdio|tcp
+set -u
+popek=$1 elf=$2 engine=$3 how=$4
+command -v gdb >/dev/null 2>&1 || { echo "SKIP: gdb is not installed"; exit 77; }
+tmp=$(mktemp -d)
+trap 'kill $pid 2>/dev/null; rm -rf "$tmp"' EXIT
+pid=
+common="-kernel $elf -serial none -rtc base=2001-02-03T04:05:06 --state-hash --engine=$engine"
+
+# The reference: no debugger.
+"$popek" $common -debugcon "file:$tmp/ref.out" 2>"$tmp/ref.err"
+ref_status=$?
+ref_hash=$(sed -n 's/^popek: state hash \([0-9a-f]*\) .*/\1/p' "$tmp/ref.err")
+[ "$ref_status" = 33 ] && [ -n "$ref_hash" ] || { echo "FAIL: the reference run: status $ref_status"; cat "$tmp/ref.err"; exit 1; }
+
+run="$popek $common -debugcon file:$tmp/gdb.out -S"
+if [ "$how" = tcp ]; then
+    port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+    $run -gdb "tcp::$port" 2>"$tmp/gdb.err" &
+    pid=$!
+    target="target remote 127.0.0.1:$port"
+    # The stub listens before -S waits: give the process a moment to get there.
+    for i in 1 2 3 4 5 6 7 8 9 10; do
+        python3 -c "import socket,sys; socket.create_connection(('127.0.0.1',$port)).close()" 2>/dev/null && break
+        sleep 0.2
+    done
+    # That probe connection was the stub's first client: it has gone; popek waits again.
+else
+    target="target remote | exec $run -gdb stdio 2>$tmp/gdb.err"
+fi
+
+cat >"$tmp/cmds" <<GDB
+set pagination off
+set confirm off
+file $elf
+$target
+printf "START eip=%#x\n", \$eip
+break *bump
+continue
+printf "BUMP1 ecx=%d eip=%#x\n", \$ecx, \$eip
+continue
+printf "BUMP2 ecx=%d cs=%#x cr0=%#x\n", \$ecx, \$cs, \$cr0
+printf "MARKER %#x\n", *(unsigned int *)0x01000010
+printf "BYTES %#x\n", *(unsigned char *)(0x01000010 + 3)
+delete
+stepi 2000
+printf "STEPPED ecx=%d\n", \$ecx
+watch *(int *)&watched
+continue
+printf "WATCH eip=%#x watched=%d\n", \$eip, *(int *)&watched
+delete
+stepi
+printf "STEP eip=%#x\n", \$eip
+set var \$old_eax = \$eax
+break *after_loop
+continue
+printf "AFTER counter=%d eip=%#x\n", *(int *)&counter, \$eip
+delete
+continue
+GDB
+timeout 60 gdb -nx -batch -x "$tmp/cmds" >"$tmp/gdb.log" 2>&1
+gdb_status=$?
+[ -n "$pid" ] && wait $pid
+echo "--- gdb (status $gdb_status) ---"; cat "$tmp/gdb.log"
+echo "--- popek's stderr ---"; cat "$tmp/gdb.err"
+
+sym() { nm "$elf" | awk -v s="$1" '$3 == s { print $1 }'; }
+hex() { printf '%#x' "$((0x$1 + $2))"; }
+bump=$(hex "$(sym bump)" 0)
+store=$(sym store_watched)
+after=$(hex "$(sym after_loop)" 0)
+fails=0
+expect() {
+    if grep -qxF "$1" "$tmp/gdb.log"; then echo "ok: $1"
+    else echo "MISSING: $1"; fails=$((fails + 1)); fi
+}
+expect "BUMP1 ecx=0 eip=$bump"
+expect "BUMP2 ecx=1 cs=0x8 cr0=0x80000011"
+expect "MARKER 0x600dbeef"
+expect "BYTES 0x60"
+expect "STEPPED ecx=1"
+# mov [watched], eax is 5 bytes: the stop comes right after it (in the second call, which writes 2).
+expect "WATCH eip=$(hex "$store" 5) watched=2"
+expect "STEP eip=$(hex "$store" 6)"
+expect "AFTER counter=55 eip=$after"
+grep -q "exited with code 041" "$tmp/gdb.log" && echo "ok: gdb saw the exit (status 33)" ||
+    { echo "MISSING: gdb did not see the guest exit with status 33"; fails=$((fails + 1)); }
+hash=$(sed -n 's/^popek: state hash \([0-9a-f]*\) .*/\1/p' "$tmp/gdb.err")
+if [ "$hash" = "$ref_hash" ]; then echo "ok: state hash $hash as without the debugger"
+else echo "FAIL: state hash '$hash' under gdb, $ref_hash without"; fails=$((fails + 1)); fi
+if cmp -s "$tmp/ref.out" "$tmp/gdb.out"; then echo "ok: same guest output"
+else echo "FAIL: the guest's output differs under gdb"; diff "$tmp/ref.out" "$tmp/gdb.out"; fails=$((fails + 1)); fi
+[ "$fails" = 0 ] && echo PASS || echo "FAIL: $fails"
+[ "$fails" = 0 ]

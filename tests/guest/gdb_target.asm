@@ -1,0 +1,102 @@
+; gdb_target.asm - a guest for the gdb stub's tests (tests/guest/gdb_session.sh): named
+; places to break at and a variable to watch, paging on with a linear page that is not
+; its physical page, and the PIT interrupting 100,000 times a second (each call of bump
+; waits for a tick in HLT, then works in long blocks that the next tick interrupts), so that a debugger stopping and stepping the guest in the
+; middle of blocks and between interrupts must leave what it executes unchanged (the session compares --state-hash with a run
+; without the debugger).
+;
+;   bump            called ten times with ECX = 0..9; adds ECX + 1 to `counter`
+;   store_watched   the one instruction that writes `watched` (ECX + 1 each call)
+;   after_loop      reached once, after the last call
+;   TLIN(0) + 0x10  (0x01000010) holds 0x600DBEEF through the page tables; physical
+;                   PHYS(1) + 0x10
+
+%include "lib/mb32.inc"
+%include "lib/paging.inc"
+
+global bump, store_watched, after_loop, counter, watched, ticks
+
+test_main:
+        PRINT   "gdb_target: start", 10
+        SETIDT  0x20, timer_irq, KCODE, GATE_INT0
+        mov     al, 0x11                ; PIC: ICW1 (edge, cascade, ICW4 follows)
+        out     0x20, al
+        mov     al, 0x20                ; ICW2: IRQ0 is vector 20h
+        out     0x21, al
+        mov     al, 0x04                ; ICW3: slave on IRQ2
+        out     0x21, al
+        mov     al, 0x01                ; ICW4: 8086 mode
+        out     0x21, al
+        mov     al, 0xFE                ; only IRQ0 unmasked
+        out     0x21, al
+        mov     al, 0x34                ; PIT channel 0, lobyte/hibyte, mode 2
+        out     0x43, al
+        mov     al, 12                  ; 1193182 / 12: about 100 kHz
+        out     0x40, al
+        xor     al, al
+        out     0x40, al
+        call    pg_init
+        call    pg_on
+        SETPTE  0, PHYS(1) | PTE_PUW
+        mov     dword [TLIN(0) + 0x10], 0x600DBEEF
+        sti
+        xor     ecx, ecx
+.loop:  call    bump
+        inc     ecx
+        cmp     ecx, 10
+        jb      .loop
+after_loop:
+        cli
+        CHECK   "counter", [counter], 55
+        CHECK   "watched", [watched], 10
+        CHECK   "marker", [PHYS(1) + 0x10], 0x600DBEEF
+        PRINT   "ticks at: "
+        PRINTHEX 32, [eip_sum]
+        PRINT   10
+        mov     eax, [ticks]
+        cmp     eax, 20
+        setae   al
+        movzx   eax, al
+        CHECK   "ticks.some", eax, 1
+        ret
+
+bump:
+        push    eax
+        push    edx
+        hlt                             ; wait for the next timer tick
+        mov     edx, 100                ; then work in long blocks, so that the next
+        cli                             ; tick falls inside one; interrupts are enabled
+.work:  sti                             ; only inside the blocks, so that a tick waits
+%rep 20                                 ; for the end of the loop (an emulator that took
+        add     [scratch], edx          ; it where a debugger stopped would be wrong)
+%endrep
+        cli
+        dec     edx
+        jnz     .work
+        sti
+        mov     eax, ecx
+        inc     eax
+        add     [counter], eax
+store_watched:
+        mov     [watched], eax
+        pop     edx
+        pop     eax
+        ret
+
+timer_irq:
+        push    eax
+        inc     dword [ticks]
+        mov     eax, [esp + 4]          ; where the tick interrupted the guest: the sum
+        rol     dword [eip_sum], 5      ; of those places is printed at the end, so a
+        add     [eip_sum], eax          ; tick taken elsewhere changes the output
+        mov     al, 0x20
+        out     0x20, al
+        pop     eax
+        iret
+
+section .data
+counter:        dd 0
+watched:        dd 0
+ticks:          dd 0
+scratch:        dd 0
+eip_sum:        dd 0
