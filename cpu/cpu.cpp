@@ -42,6 +42,7 @@ void Cpu::reset() {
   s.gpr[EDX] = kCpuidSignature;
   s.dr[6] = 0xFFFF0FF0u;
   s.dr[7] = 0x400;
+  update_watches();
   s.msr.pat = 0x0007040600070406ull;
   s.cpl = 0;
   mmu_.set_control(s.cr[0], s.cr[3], s.cr[4], s.msr.efer);

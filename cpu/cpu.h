@@ -277,14 +277,25 @@ class Cpu {
     // Stop at the first instruction boundary after one instruction retired, or after an
     // exception or interrupt moved CS:EIP.
     bool single_step = false;
-    // The debugger owns mmu watches [0, watches): a hit stops after the instruction.
-    unsigned watches = 0;
+    // Watchpoints (gdb's Z2-Z4): a data access that overlaps one stops right after the
+    // instruction (or the interrupt delivery) that made it. Call update_watches() after
+    // changing them.
+    std::vector<mmu::Mmu::Watch> watches;
     enum class Stop : uint8_t { None, Step, Breakpoint, Watch };
     Stop stop = Stop::None;
-    uint32_t watch_hits = 0;  // the debugger's mmu watch_hits bits at a Watch stop
+    uint32_t watch_hits = 0;  // at a Watch stop, bit i: watches[i] was hit
   };
   Debug debug;
-  bool debug_on() const { return debug.single_step || debug.watches || !debug.breakpoints.empty(); }
+  bool debug_on() const { return debug.single_step || !debug.watches.empty() || !debug.breakpoints.empty(); }
+  // The guest's own debugging (SDM vol. 3 ch. 17): EFLAGS.TF single-steps (a #DB trap
+  // after each instruction), DR7 enables instruction breakpoints (a #DB fault before an
+  // instruction at DR0-DR3, unless EFLAGS.RF) and data breakpoints (a #DB trap after the
+  // instruction that wrote, or read or wrote, the watched bytes; through the softmmu's
+  // watches). While it is on, blocks run on the interpreter; TF and DR7 change only in
+  // instructions that end their block.
+  bool guest_debug_on() const { return (s.eflags & flag::TF) || (s.dr[7] & 0xFF); }
+  // The softmmu's watches: the debugger's, then the guest's DR7 data breakpoints.
+  void update_watches();
   // Before run() after a debug stop (or when a debugger starts the guest): clears
   // `debug.stop`, lets the instruction at CS:EIP run even if a breakpoint is set on it,
   // and makes CS:EIP and the instruction count the origin of a single step.
@@ -379,6 +390,12 @@ class Cpu {
   Resume resume_;
   uint64_t skip_icount_ = ~0ull;  // a breakpoint at skip_linear_ is passed at this count
   uint32_t skip_linear_ = 0;
+  uint8_t guest_watch_dr_[4] = {};  // the DR number of each guest watch (after the debugger's)
+  unsigned guest_watches_ = 0;
+  // Guest debugging around one instruction: a #DB fault before it (false: it may run), a
+  // #DB trap after it (true when one was delivered: the block ends).
+  bool guest_debug_before(const Insn& in);
+  bool guest_debug_after(const Insn& in, bool tf, uint64_t icount_before);
   uint64_t step_icount_ = 0;      // single step origin
   uint32_t step_eip_ = 0;
   uint16_t step_cs_ = 0;

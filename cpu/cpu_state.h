@@ -150,6 +150,15 @@ namespace efer {
 constexpr uint64_t NXE = 1u << 11;
 }
 
+// DR6 and DR7 bits.
+namespace dr6 {
+constexpr uint32_t BD = 1u << 13;  // a debug-register access with DR7.GD set
+constexpr uint32_t BS = 1u << 14;  // single step
+}  // namespace dr6
+namespace dr7 {
+constexpr uint32_t GD = 1u << 13;
+}  // namespace dr7
+
 // x87 FPU status-word, control-word and tag bits.
 namespace fsw {
 constexpr uint16_t IE = 1u << 0;

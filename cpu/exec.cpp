@@ -1,5 +1,6 @@
 // The reference interpreter's run loop: find the block at CS:EIP, run its instructions
 // one semantic function at a time, deliver exceptions and interrupts between them.
+#include <algorithm>
 #include <cinttypes>
 
 #include "cpu/block_cache.h"
@@ -80,7 +81,7 @@ void Cpu::exec_block() {
   smc_hit_ = false;
   tracing_ = tracing;
   eip_mask_ = mode == CodeMode::Prot32 ? 0xFFFFFFFFu : 0xFFFFu;
-  if (runner && !tracing && !debug_on() && runner->run(*this, *b)) {
+  if (runner && !tracing && !debug_on() && !guest_debug_on() && runner->run(*this, *b)) {
     // ran as host code
   } else {
     interpret(*b, 0);
@@ -92,24 +93,105 @@ void Cpu::exec_block() {
 
 void Cpu::interpret(Block& b, size_t first) {
   const bool debugging = debug_on();
+  const bool guest = guest_debug_on();
+  const uint32_t mine = static_cast<uint32_t>((1ull << debug.watches.size()) - 1);
   for (size_t i = first; i < b.insns.size(); ++i) {
     if (debugging && debug_stop_before()) {
       resume_ = {&b, i, blocks_->generation};
       return;
     }
-    if (!step(b.insns[i])) break;
+    const Insn& in = b.insns[i];
+    if (!guest) {
+      if (!step(in)) break;
+      continue;
+    }
+    if (guest_debug_before(in)) break;
+    const bool tf = s.eflags & flag::TF;
+    const uint64_t before = s.icount;
+    const bool more = step(in);
+    if (guest_debug_after(in, tf, before) || !more) break;
   }
   // A watched access by the block's last instruction (or by the exception it raised)
   // stops here, before any interrupt is taken.
-  if (debugging && debug.watches && (mmu_.watch_hits & ((1ull << debug.watches) - 1))) {
-    debug.watch_hits = mmu_.watch_hits & static_cast<uint32_t>((1ull << debug.watches) - 1);
-    mmu_.watch_hits &= ~debug.watch_hits;
+  if (debugging && (mmu_.watch_hits & mine)) {
+    debug.watch_hits = mmu_.watch_hits & mine;
+    mmu_.watch_hits &= ~mine;
     debug.stop = Debug::Stop::Watch;
   }
 }
 
+bool Cpu::guest_debug_before(const Insn& in) {
+  (void)in;
+  const uint32_t dr7 = s.dr[7];
+  uint32_t hit = 0;
+  if (!(s.eflags & flag::RF)) {
+    const uint32_t linear = s.seg[CS].base + s.eip;
+    for (unsigned n = 0; n < 4; ++n) {
+      const bool enabled = (dr7 >> (2 * n)) & 3;
+      const unsigned rw = (dr7 >> (16 + 4 * n)) & 3;
+      if (enabled && rw == 0 && s.dr[n] == linear) hit |= 1u << n;
+    }
+  }
+  // RF is cleared at the start of every instruction, after the breakpoint check.
+  if (!hit) {
+    s.eflags &= ~flag::RF;
+    return false;
+  }
+  s.dr[6] = (s.dr[6] & ~0xFu) | hit;
+  raise(vec::DB);  // a fault: EIP stays at the instruction, RF is pushed as it is (0)
+  deliver_pending_exception();
+  return true;
+}
+
+bool Cpu::guest_debug_after(const Insn& in, bool tf, uint64_t icount_before) {
+  const unsigned first = static_cast<unsigned>(debug.watches.size());
+  uint32_t bits = 0;
+  for (unsigned k = 0; k < guest_watches_; ++k) {
+    if (mmu_.watch_hits & (1u << (first + k))) bits |= 1u << guest_watch_dr_[k];
+  }
+  if (guest_watches_) mmu_.watch_hits &= ~(((1u << guest_watches_) - 1) << first);
+  const bool retired = s.icount != icount_before && !s.exc.pending && !s.halted;
+  if (!retired) return false;  // a fault was delivered instead (it cleared TF)
+  // INT n, INT3 and INTO clear TF when they call the handler: no single-step trap.
+  const ZydisMnemonic m = static_cast<ZydisMnemonic>(in.mnemonic);
+  const bool soft_int = m == ZYDIS_MNEMONIC_INT || m == ZYDIS_MNEMONIC_INT3 || m == ZYDIS_MNEMONIC_INTO ||
+                        m == ZYDIS_MNEMONIC_INT1;
+  const bool step_trap = tf && !soft_int;
+  if (!bits && !step_trap) return false;
+  s.dr[6] = (s.dr[6] & ~0xFu) | bits | (step_trap ? dr6::BS : 0);
+  raise(vec::DB);  // a trap: EIP is the next instruction's
+  deliver_pending_exception();
+  return true;
+}
+
+void Cpu::update_watches() {
+  std::vector<mmu::Mmu::Watch> w = debug.watches;
+  guest_watches_ = 0;
+  const uint32_t dr7 = s.dr[7];
+  for (unsigned n = 0; n < 4; ++n) {
+    if (!((dr7 >> (2 * n)) & 3)) continue;
+    const unsigned rw = (dr7 >> (16 + 4 * n)) & 3;
+    const unsigned len_bits = (dr7 >> (18 + 4 * n)) & 3;
+    if (rw == 0) continue;  // an instruction breakpoint: checked before each instruction
+    if (rw == 2) {
+      log().unimp("dr7-io", "I/O breakpoints (DR7 R/W%u = 10b) are not implemented: they never trigger", n);
+      continue;
+    }
+    const uint32_t len = len_bits == 0 ? 1 : len_bits == 1 ? 2 : len_bits == 3 ? 4 : 8;
+    const uint8_t kind = rw == 1 ? mmu::Mmu::kWatchWrite : mmu::Mmu::kWatchAccess;
+    w.push_back({s.dr[n] & ~(len - 1), len, kind});
+    guest_watch_dr_[guest_watches_++] = static_cast<uint8_t>(n);
+  }
+  const auto& old = mmu_.watches();
+  const bool same = old.size() == w.size() &&
+                    std::equal(w.begin(), w.end(), old.begin(), [](const auto& a, const auto& b) {
+                      return a.linear == b.linear && a.len == b.len && a.kind == b.kind;
+                    });
+  if (!same) mmu_.set_watches(std::move(w));
+}
+
 bool Cpu::debug_stop_before() {
-  const uint32_t mine = static_cast<uint32_t>((1ull << debug.watches) - 1);
+  const uint32_t mine = static_cast<uint32_t>((1ull << debug.watches.size()) - 1);
   if (mmu_.watch_hits & mine) {
     debug.watch_hits = mmu_.watch_hits & mine;
     mmu_.watch_hits &= ~mine;

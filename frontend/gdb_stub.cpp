@@ -361,7 +361,7 @@ void GdbStub::poll() {
   if (n <= 0) {
     close_client();  // gdb went away: the guest runs on
     m_.cpu().debug = {};
-    m_.mmu().set_watches({});
+    m_.cpu().update_watches();
     return;
   }
   inbuf_.append(buf, static_cast<size_t>(n));
@@ -422,7 +422,7 @@ void GdbStub::serve() {
   if (fd_in_ < 0 || detached_) {
     // Without a debugger the guest runs free.
     m_.cpu().debug = {};
-    m_.mmu().set_watches({});
+    m_.cpu().update_watches();
     sw_breaks_.clear();
     hw_breaks_.clear();
     watches_.clear();
@@ -471,15 +471,9 @@ void GdbStub::sync_breakpoints() {
   cpu::Cpu::Debug& d = m_.cpu().debug;
   d.breakpoints = sw_breaks_;
   d.breakpoints.insert(d.breakpoints.end(), hw_breaks_.begin(), hw_breaks_.end());
-  std::vector<mmu::Mmu::Watch> w;
-  for (const WatchSpec& s : watches_) w.push_back({s.addr, s.len, s.kind});
-  if (w.size() != m_.mmu().watches().size() || d.watches != w.size() ||
-      !std::equal(w.begin(), w.end(), m_.mmu().watches().begin(), [](const auto& a, const auto& b) {
-        return a.linear == b.linear && a.len == b.len && a.kind == b.kind;
-      })) {
-    m_.mmu().set_watches(w);
-  }
-  d.watches = static_cast<unsigned>(w.size());
+  d.watches.clear();
+  for (const WatchSpec& s : watches_) d.watches.push_back({s.addr, s.len, s.kind});
+  m_.cpu().update_watches();
 }
 
 // -------------------------------------------------------------- requests

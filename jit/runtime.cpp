@@ -37,7 +37,10 @@ void update_stop(Ctx* ctx) {
   // A raised interrupt line matters only with IF set: IF changes only in callouts, which
   // call this again.
   const bool intr = *ctx->intr && (ctx->state->eflags & cpu::flag::IF);
-  const bool stop = intr || ctx->state->irq_shadow || *ctx->mmu_generation != ctx->generation;
+  // The guest's single step and debug registers (set by POPF, IRET, MOV DR7, task
+  // switches: callouts) make the run loop interpret the next blocks.
+  const bool guest_debug = (ctx->state->eflags & cpu::flag::TF) || (ctx->state->dr[7] & 0xFF);
+  const bool stop = intr || ctx->state->irq_shadow || guest_debug || *ctx->mmu_generation != ctx->generation;
   ctx->limit = stop ? 0 : ctx->until;
 }
 

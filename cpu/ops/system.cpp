@@ -213,18 +213,22 @@ Status mov_dr(Cpu& c, const Insn& in) {
     if (c.s.cr[4] & cr4::DE) return c.ud();
     n += 2;  // aliases of DR6/DR7
   }
+  // DR7.GD (general detect): any debug-register access faults first, with DR6.BD set
+  // and GD cleared so that the handler may use the registers.
+  if (c.s.dr[7] & dr7::GD) {
+    c.s.dr[7] &= ~dr7::GD;
+    c.s.dr[6] |= dr6::BD;
+    return c.raise(vec::DB);
+  }
   if (!to_dr) {
     c.s.gpr[in.ops[0].reg] = c.s.dr[n];
     return Status::Ok;
   }
   uint32_t v = c.s.gpr[in.ops[1].reg];
   if (n == 6) v = (v & 0x0000E00Fu) | 0xFFFF0FF0u;
-  if (n == 7) {
-    v = (v & 0xFFFF2BFFu) | 0x400;
-    if (v & 0xFF)
-      c.log().unimp("dr7", "hardware breakpoints (DR7=0x%08x) are not implemented: they never trigger", v);
-  }
+  if (n == 7) v = (v & 0xFFFF2BFFu) | 0x400;
   c.s.dr[n] = v;
+  if (n != 6) c.update_watches();  // the instruction ends its block: the next one sees them
   return Status::Ok;
 }
 
