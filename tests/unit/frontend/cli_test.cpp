@@ -398,5 +398,29 @@ TEST_F(Cli, InitrdAndAppendNeedAKernel) {
   EXPECT_EQ(error_of({"-bios", bios, "-append", "x"}), "popek: -append is only allowed with -kernel");
 }
 
+TEST_F(Cli, GdbStubOptions) {
+  {
+    const CliResult r = parse_cli(with_kernel({"-s", "-S"}));
+    ASSERT_FALSE(r.exit) << r.error;
+    EXPECT_EQ(r.config.gdb, "tcp::1234");
+    EXPECT_TRUE(r.config.gdb_wait);
+  }
+  {
+    const CliResult r = parse_cli(with_kernel({"-gdb", "unix:/tmp/g.sock", "-serial", "none"}));
+    ASSERT_FALSE(r.exit) << r.error;
+    EXPECT_EQ(r.config.gdb, "unix:/tmp/g.sock");
+    EXPECT_FALSE(r.config.gdb_wait);
+  }
+  EXPECT_TRUE(parse_cli(with_kernel({"-gdb", "stdio", "-serial", "none"})).config.gdb == "stdio");
+  EXPECT_EQ(error_of(with_kernel({"-S"})), "popek: -S waits for gdb: give -s or -gdb too");
+  EXPECT_EQ(error_of(with_kernel({"-gdb", "tcp::99999"})),
+            "popek: -gdb tcp::99999: the port must be a number from 0 to 65535");
+  EXPECT_EQ(error_of(with_kernel({"-gdb", "1234"})),
+            "popek: -gdb 1234: expected tcp:[HOST]:PORT, unix:PATH or stdio");
+  EXPECT_EQ(error_of(with_kernel({"-gdb", "stdio"})).rfind("popek: -gdb stdio: standard input and output", 0), 0u);
+  EXPECT_EQ(error_of(with_kernel({"-s", "--engine=jit", "--lockstep"})),
+            "popek: -gdb cannot be used with --lockstep (the debugger would drive one machine only)");
+}
+
 }  // namespace
 }  // namespace popek::frontend
