@@ -15,6 +15,7 @@ packages=(
   vncsnapshot                                # a VNC client from elsewhere for the -vnc test
   googletest libgtest-dev                    # unit tests
   nasm binutils gcc-multilib                 # guest programs (nasm, gcc -m32, ld)
+  gdb python3                                # the gdb stub's tests (a real gdb; a raw protocol client)
   qemu-system-x86                            # the peer the guest outputs are compared with
   seabios                                    # the default firmware (/usr/share/seabios/bios.bin)
   bochsbios vgabios                          # a second BIOS to try (-bios /usr/share/bochs/BIOS-bochs-latest) and its VGA BIOS
