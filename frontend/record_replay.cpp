@@ -178,13 +178,37 @@ std::vector<std::string> split(const std::string& s) {
   return w;
 }
 
+// A state's hash: FNV-1a over small fields, mix_hash over byte buffers (video memory
+// would cost a checkpoint milliseconds byte by byte).
+class FastHasher {
+ public:
+  template <class T>
+  void operator()(const char* name, T& field) { bus::archive_detail::walk(*this, name, field); }
+  uint64_t value() const { return h_; }
+  void scalar(const char*, uint8_t* b, size_t n) {
+    if (n >= 256) {
+      h_ = (h_ ^ mix_hash(b, n)) * 0x100000001B3ull;
+      return;
+    }
+    for (size_t i = 0; i < n; ++i) h_ = (h_ ^ b[i]) * 0x100000001B3ull;
+  }
+  template <class Vec>
+  void resize(const char*, Vec&, uint32_t) {}
+  [[noreturn]] void fail(const char* name, const char* what) {
+    throw bus::StateError(std::string("hashing ") + name + ": " + what);
+  }
+
+ private:
+  uint64_t h_ = 0xCBF29CE484222325ull;
+};
+
 // Each device state's hash under its name (a second "com" is "com2").
 struct DeviceHashes {
   std::vector<std::pair<std::string, uint64_t>>& out;
   std::map<std::string, unsigned>& seen;
   template <class T>
   void operator()(const char* name, T& state) {
-    bus::StateHasher h;
+    FastHasher h;
     h(name, state);
     const unsigned k = seen[name]++;
     out.emplace_back(k ? std::string(name) + std::to_string(k + 1) : std::string(name), h.value());

@@ -108,8 +108,9 @@ class RecordReplay {
   enum class Mode : uint8_t { Record, Replay };
   // Exit status of a replay that diverged from its recording.
   static constexpr int kDiverged = 2;
-  // Instructions between two checkpoints unless rrcheck= says otherwise.
-  static constexpr uint64_t kDefaultCheck = 200'000'000;
+  // Instructions between two checkpoints unless rrcheck= says otherwise: about half a
+  // second of the JIT's time; a checkpoint of 256 MiB of RAM costs ~15 ms.
+  static constexpr uint64_t kDefaultCheck = 500'000'000;
 
   // Record: computes the header (the file is created by start()). Replay: reads and
   // checks the whole log against `cfg`. Throws RrError.
