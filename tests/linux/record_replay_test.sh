@@ -7,7 +7,7 @@
 # popek.test=1, so init starts a shell on the serial console. Once the shell's banner is
 # on the console, lines are typed into it through a pipe with pauses (the bytes arrive at
 # whatever moments the host makes): the shell echoes, reads the disk, writes a sector to
-# it and exits, and init reboots (-no-reboot ends the run). The run is recorded with
+# it (sector 100, read first: the replay must read it as it was) and exits, and init reboots (-no-reboot ends the run). The run is recorded with
 # -icount rr=record; then replayed with rr=replay (input from /dev/null): the console
 # output, the exit status, the stop report and --state-hash must equal the recording's,
 # the disk image must not be written by the replay (the written sector is in it from the
@@ -53,7 +53,7 @@ popek=$!
   sleep 1
   printf 'echo hello from the recording\n' >&3
   sleep 0.7
-  printf 'head -c 31 /dev/sda; echo; cat /proc/uptime\n' >&3
+  printf 'head -c 31 /dev/sda; echo; dd if=/dev/sda bs=512 skip=100 count=1 2>/dev/null | head -c 31; echo; cat /proc/uptime\n' >&3
   sleep 0.4
   printf 'echo popek-rr-wrote-this-sector | dd of=/dev/sda bs=512 seek=100 conv=sync 2>/dev/null; sync\n' >&3
   sleep 0.3
@@ -73,6 +73,7 @@ echo "--- log: $(wc -c <"$tmp/rr.log") bytes, $(grep -c '^S .* take ' "$tmp/rr.l
 [ "$rec_status" = 0 ] || fail "recording: exit status $rec_status"
 grep -qx "hello from the recording" "$tmp/rec.console" || fail "recording: the shell did not run the typed command"
 grep -qx "popek test disk line 0000000000" "$tmp/rec.console" || fail "recording: the shell did not read the disk"
+grep -qx "popek test disk line 0000001600" "$tmp/rec.console" || fail "recording: the shell did not read sector 100 before writing it"
 [ "$(dd if="$tmp/disk.img" bs=512 skip=100 count=1 2>/dev/null | head -c 30 | tr -d "\\0")" = popek-rr-wrote-this-sector ] ||
   fail "recording: the sector the shell wrote is not in the image"
 disk_before="$(sha256sum <"$tmp/disk.img")"
