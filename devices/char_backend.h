@@ -43,12 +43,16 @@ namespace popek::devices {
 // same answers back instead of asking the host, so both guests see the same input at the
 // same points. A replay that runs dry, or finds the other kind of answer, counts a
 // mismatch (the two machines' devices asked differently) and answers "none"/closed.
+//
+// The four answers are virtual: record/replay (frontend/record_replay.h) logs them with
+// the point of guest time at which they were given instead.
 class InputLog {
  public:
-  void record_take(bool got, uint8_t byte) { answers_.push_back(got ? byte : kNone); }
-  void record_open(bool open) { answers_.push_back(open ? kOpen : kClosed); }
-  bool replay_take(uint8_t& byte);
-  bool replay_open();
+  virtual ~InputLog() = default;
+  virtual void record_take(bool got, uint8_t byte) { answers_.push_back(got ? byte : kNone); }
+  virtual void record_open(bool open) { answers_.push_back(open ? kOpen : kClosed); }
+  virtual bool replay_take(uint8_t& byte);
+  virtual bool replay_open();
   // Answers recorded and not replayed yet.
   size_t pending() const { return answers_.size(); }
   uint64_t mismatches() const { return mismatches_; }

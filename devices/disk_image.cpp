@@ -84,6 +84,7 @@ bool DiskImage::read(uint64_t lba, uint8_t* buf, unsigned count) {
 
 bool DiskImage::write(uint64_t lba, const uint8_t* buf, unsigned count) {
   if (readonly_ || lba >= sectors_ || count > sectors_ - lba) return false;
+  if (before_write) before_write(lba, count);
   if (snapshot_) {
     for (unsigned i = 0; i < count; ++i)
       memcpy(overlay_[lba + i].data(), buf + size_t{i} * kSectorSize, kSectorSize);
@@ -93,6 +94,11 @@ bool DiskImage::write(uint64_t lba, const uint8_t* buf, unsigned count) {
     return false;
   dirty_ = true;
   return true;
+}
+
+void DiskImage::preload(uint64_t lba, const uint8_t* data) {
+  if (!snapshot_ || lba >= sectors_) return;
+  memcpy(overlay_[lba].data(), data, kSectorSize);
 }
 
 bool DiskImage::flush() {

@@ -10,6 +10,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <stdexcept>
 #include <string>
@@ -45,6 +46,12 @@ class DiskImage {
   bool write(uint64_t lba, const uint8_t* buf, unsigned count = 1);
   // Make completed writes durable (fsync). True in snapshot and read-only modes.
   bool flush();
+  // Called before a write within the disk reaches the image or the overlay (record/replay
+  // keeps the sectors' earlier contents).
+  std::function<void(uint64_t lba, unsigned count)> before_write;
+  // Snapshot mode: sector `lba` reads as `data` (512 bytes) until the guest writes it (a
+  // replay starts from the image as it was when the recording started).
+  void preload(uint64_t lba, const uint8_t* data);
 
  private:
   using Sector = std::array<uint8_t, kSectorSize>;

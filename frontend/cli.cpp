@@ -50,7 +50,7 @@ constexpr OptionSpec kOptions[] = {
     {"drive", "drive", true, "file=F,format=raw,if=ide,index=N[,readonly=on]"},
     {"snapshot", "snapshot", false, "keep disk writes in memory; never write the images"},
     {"rtc", "rtc", true, "base=utc|localtime|YYYY-MM-DDTHH:MM:SS (default utc)"},
-    {"icount", "icount", true, "shift=N[,sleep=on|off]: 2^N ns of guest time per instruction (default 3)"},
+    {"icount", "icount", true, "shift=N[,sleep=on|off][,rr=record|replay,rrfile=FILE[,rrcheck=N]]: 2^N ns of guest time per instruction (default 3); record the run's host input into FILE or replay it"},
     {"vga", "vga", true, "display adapter: std (a VGA, the default) or none"},
     {"monitor", "monitor", true, "human monitor: stdio, unix:PATH,server,nowait or none (default none)"},
     {"display", "display", true, "curses (the VGA's text modes in this terminal, keys to the guest) or none (the default)"},
@@ -362,7 +362,7 @@ std::string parse_rtc(const std::string& spec, MachineConfig& c) {
   return {};
 }
 
-// -icount shift=N[,sleep=on|off]
+// -icount shift=N[,sleep=on|off][,rr=record|replay,rrfile=FILE[,rrcheck=N]]
 std::string parse_icount(const std::string& spec, MachineConfig& c) {
   const std::string what = "popek: -icount " + spec + ": ";
   for (const std::string& part : split(spec, ',')) {
@@ -375,10 +375,25 @@ std::string parse_icount(const std::string& spec, MachineConfig& c) {
       if (val == "on") c.icount_sleep = true;
       else if (val == "off") c.icount_sleep = false;
       else return what + "sleep must be on or off";
+    } else if (key == "rr") {
+      if (val == "record") c.rr_mode = RrMode::Record;
+      else if (val == "replay") c.rr_mode = RrMode::Replay;
+      else if (val == "off") c.rr_mode = RrMode::Off;
+      else return what + "rr must be record, replay or off";
+    } else if (key == "rrfile") {
+      if (val.empty()) return what + "rrfile needs a file name";
+      c.rr_file = val;
+    } else if (key == "rrcheck") {
+      unsigned long n;
+      if (!parse_number(val, n) || n < 1000) return what + "rrcheck must be a number of instructions, at least 1000";
+      c.rr_check = n;
     } else {
-      return what + "unknown property '" + key + "' (use shift=N, sleep=on|off)";
+      return what + "unknown property '" + key + "' (use shift=N, sleep=on|off, rr=record|replay, rrfile=FILE, rrcheck=N)";
     }
   }
+  if (c.rr_mode != RrMode::Off && c.rr_file.empty()) return what + "rr= needs rrfile=FILE";
+  if (c.rr_mode == RrMode::Off && !c.rr_file.empty()) return what + "rrfile= needs rr=record or rr=replay";
+  if (c.rr_mode == RrMode::Replay && c.rr_check) return what + "rrcheck= is for rr=record (a replay checks where the recording did)";
   return {};
 }
 
@@ -684,6 +699,7 @@ CliResult parse_cli(const std::vector<std::string>& raw, const std::string& defa
     c.engine = Engine::Jit;
     if (c.monitor != "none")
       return fail("popek: -monitor cannot be used with --lockstep (its keys would reach one machine only)");
+    if (c.rr_mode != RrMode::Off) return fail("popek: -icount rr= cannot be used with --lockstep");
     if (c.display != "none")
       return fail("popek: -display cannot be used with --lockstep (its keys would reach one machine only)");
     if (!c.vnc.empty())

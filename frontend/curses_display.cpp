@@ -217,15 +217,15 @@ void CursesDisplay::deliver_keys() {
                                       k.alt ? devices::find_key("alt") : nullptr,
                                       k.shift ? devices::find_key("shift") : nullptr};
   for (const devices::KeyCodes* mod : mods) {
-    if (mod) devices::send_key(kbc, *mod, true);
+    if (mod) m_.input_key(*mod, true);
   }
-  if (!devices::send_key(kbc, *key, true)) {
+  if (!m_.input_key(*key, true)) {
     m_.bus().log().unimp("curses-set3", "curses: the keyboard is in scan code set 3, which popek does not produce");
     return;
   }
-  devices::send_key(kbc, *key, false);
+  m_.input_key(*key, false);
   for (int i = 2; i >= 0; --i) {
-    if (mods[i]) devices::send_key(kbc, *mods[i], false);
+    if (mods[i]) m_.input_key(*mods[i], false);
   }
 }
 

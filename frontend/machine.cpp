@@ -17,6 +17,7 @@
 #include "bus/state_archive.h"
 #include "cpu/ops/x87.h"
 #include "frontend/loader.h"
+#include "frontend/record_replay.h"
 
 namespace popek::frontend {
 
@@ -68,13 +69,14 @@ int64_t rtc_start_time(const MachineConfig& cfg) {
   return now + local.tm_gmtoff;
 }
 
-Machine::Machine(const MachineConfig& cfg, InputMirror mirror)
-    : cfg_(cfg), bus_(cfg.ram_size), mmu_(bus_), cpu_(bus_, mmu_) {
+Machine::Machine(const MachineConfig& cfg, InputMirror mirror, RecordReplay* rr)
+    : cfg_(cfg), rr_(rr), bus_(cfg.ram_size), mmu_(bus_), cpu_(bus_, mmu_) {
   bus_.clock().attach(&cpu_.s.icount, cfg_.icount_shift);
   bus_.log().mask = cfg_.trace_mask;
   bus_.log().quiet = mirror.logs && mirror.replay;
   // Before the port's UART is built: its reset already asks whether input may come.
-  auto link_input = [&mirror](devices::CharBackend& b, size_t com) {
+  auto link_input = [&mirror, rr](devices::CharBackend& b, size_t com) {
+    if (rr) rr->attach_serial(com, b);
     if (!mirror.logs) return;
     (mirror.replay ? b.replay : b.record) = &(*mirror.logs)[com];
   };
@@ -83,7 +85,7 @@ Machine::Machine(const MachineConfig& cfg, InputMirror mirror)
   cpu_.ack_interrupt = [this] { return pic_->acknowledge(); };
   pit_ = std::make_unique<devices::Pit8254>(bus_);
   port61_ = std::make_unique<devices::Port61>(bus_, *pit_);
-  rtc_ = std::make_unique<devices::Mc146818>(bus_, rtc_start_time(cfg_));
+  rtc_ = std::make_unique<devices::Mc146818>(bus_, rr_ ? rr_->rtc_start(cfg_) : rtc_start_time(cfg_));
   rtc_->set_memory_size(cfg_.ram_size);
   kbc_ = std::make_unique<devices::I8042>(bus_);
   if (cfg_.vga) {
@@ -127,7 +129,9 @@ Machine::Machine(const MachineConfig& cfg, InputMirror mirror)
                                                   devices::IdeChannel::kSecondaryCtl,
                                                   devices::IdeChannel::kSecondaryIrq);
   for (const DriveConfig& d : cfg_.drives) {
-    disks_.push_back(std::make_unique<devices::DiskImage>(d.path, d.readonly, cfg_.snapshot));
+    // A replay never writes the images: its disks are snapshots of the recording's start.
+    disks_.push_back(std::make_unique<devices::DiskImage>(d.path, d.readonly, cfg_.snapshot || (rr_ && rr_->replaying())));
+    if (rr_) rr_->attach_disk(disks_.size() - 1, *disks_.back());
     ide_[d.index / 2]->attach(d.index % 2, disks_.back().get());
     if (d.index < 2) {  // the CMOS describes the primary channel's two disks
       rtc_->set_disk(d.index, devices::default_cylinders(disks_.back()->sectors()),
@@ -189,6 +193,7 @@ Machine::Machine(const MachineConfig& cfg, InputMirror mirror)
       throw devices::BackendError(option + " " + spec + ": " + e.what());
     }
   };
+  if (rr_) rr_->start(*this);
   start(serial_out_.get(), "-serial", cfg_.serial);
   start(debugcon_out_.get(), "-debugcon", cfg_.debugcon);
   for (size_t i = 0; i < serial_extra_out_.size(); ++i) start(serial_extra_out_[i].get(), "-serial", cfg_.serial_extra[i]);
@@ -271,6 +276,7 @@ Machine::RunStep Machine::finished(int status, std::string message, bool host) {
   r.status = status;
   r.host = host;
   r.message = std::move(message);
+  if (rr_) rr_->finish(*this, r);
   return r;
 }
 
@@ -309,12 +315,18 @@ std::optional<Machine::RunStep> Machine::look_at_host() {
 
 Machine::RunStep Machine::run_step(uint64_t max_instructions) {
   if (auto r = look_at_host()) return *r;
+  if (rr_) {
+    if (auto r = rr_->before_step(*this, in_turn_)) return finished(r->status, r->message, r->host);
+  }
   bus::Clock& clock = bus_.clock();
   if (!running_) {
     running_ = true;
     host_start_ = std::chrono::steady_clock::now();
   }
   if (!in_turn_) {
+    if (rr_) {
+      if (auto r = rr_->turn_start(*this)) return finished(r->status, r->message, r->host);
+    }
     clock.run_due();
     turn_until_ = cpu_.s.icount + kSlice;
     const uint64_t deadline = clock.next_deadline_ns();
@@ -326,9 +338,10 @@ Machine::RunStep Machine::run_step(uint64_t max_instructions) {
   }
   const uint64_t budget = std::max<uint64_t>(max_instructions, 1);
   // (icount may be past turn_until_ when a debug stop left a block unfinished.)
-  const uint64_t until = turn_until_ > cpu_.s.icount && turn_until_ - cpu_.s.icount > budget
+  uint64_t until = turn_until_ > cpu_.s.icount && turn_until_ - cpu_.s.icount > budget
                              ? cpu_.s.icount + budget
                              : turn_until_;
+  if (rr_) until = std::min(until, rr_->stop_at(cpu_.s.icount));  // replay: where input enters
   cpu_.host_attention = host ? &host->wanted : nullptr;
   cpu::Cpu::RunExit why;
   for (;;) {
@@ -386,6 +399,21 @@ Machine::RunStep Machine::run_step(uint64_t max_instructions) {
       break;
   }
   return finished(1, "popek: the CPU stopped without a reason (internal error)");
+}
+
+bool Machine::input_key(const devices::KeyCodes& key, bool down) {
+  if (rr_ && !rr_->host_key(*this, key, down, in_turn_)) return true;
+  return devices::send_key(*kbc_, key, down);
+}
+
+void Machine::input_mouse(int dx, int dy, int dz, unsigned buttons) {
+  if (rr_ && !rr_->host_mouse(*this, dx, dy, dz, buttons, in_turn_)) return;
+  kbc_->mouse_event(dx, dy, dz, buttons);
+}
+
+void Machine::input_reset(const std::string& why) {
+  if (rr_ && !rr_->host_reset(*this, why, in_turn_)) return;
+  bus_.request_stop(bus::StopReason::Reset, 0, why);
 }
 
 }  // namespace popek::frontend

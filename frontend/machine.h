@@ -22,6 +22,7 @@
 #include "devices/i8237.h"
 #include "devices/i8254.h"
 #include "devices/i8259.h"
+#include "devices/keys.h"
 #include "devices/mc146818.h"
 #include "devices/pci_absent.h"
 #include "devices/port61.h"
@@ -39,6 +40,7 @@ namespace popek::frontend {
 class Monitor;
 class Display;
 class GdbStub;
+class RecordReplay;
 
 // CMOS boot nibbles (devices::boot) of QEMU's -boot order letters ("cad").
 std::array<uint8_t, 3> boot_devices(const std::string& order);
@@ -62,7 +64,8 @@ class Machine {
 
   // Builds the machine and loads the guest. Throws LoadError or devices::BackendError
   // (one line naming the file or option) on bad input.
-  explicit Machine(const MachineConfig& cfg, InputMirror mirror = {});
+  // `rr`: record or replay the run's host input (frontend/record_replay.h), or nullptr.
+  explicit Machine(const MachineConfig& cfg, InputMirror mirror = {}, RecordReplay* rr = nullptr);
   ~Machine();
   Machine(const Machine&) = delete;
   Machine& operator=(const Machine&) = delete;
@@ -109,6 +112,14 @@ class Machine {
   GdbStub* gdb = nullptr;
   // Displays (frontend/display.h), refreshed when the host is looked at.
   std::vector<Display*> displays;
+
+  // Host input that reaches the guest from the monitor and the displays (called when
+  // the run loop looks at the host): a key pressed or released (false: scan code set 3,
+  // nothing sent), a PS/2 mouse event, a reset. Recorded with -icount rr=record; ignored
+  // (said once) while replaying, whose recorded input enters instead.
+  bool input_key(const devices::KeyCodes& key, bool down);
+  void input_mouse(int dx, int dy, int dz, unsigned buttons);
+  void input_reset(const std::string& why);
 
   // Power-on state: CPU reset, A20 on, devices reset, the -kernel image loaded again
   // (RAM and the ROM keep their contents, as across a PC reset).
@@ -166,6 +177,7 @@ class Machine {
   std::optional<RunStep> look_at_host();
 
   MachineConfig cfg_;
+  RecordReplay* rr_ = nullptr;
   // run_step's state across turns: set up by the first turn of a run.
   bool running_ = false;
   bool in_turn_ = false;     // a turn was split: its CPU part goes on up to turn_until_

@@ -19,6 +19,9 @@ struct DriveConfig {
   bool readonly = false;
 };
 
+// Record/replay (-icount rr=...; frontend/record_replay.h).
+enum class RrMode : uint8_t { Off, Record, Replay };
+
 // Where the RTC's clock starts (-rtc base=...).
 enum class RtcBase : uint8_t { Utc, LocalTime, Fixed };
 
@@ -93,6 +96,13 @@ struct MachineConfig {
   bool icount_sleep = false;
   // Print the sensitive-instruction census at exit (--pg-report).
   bool pg_report = false;
+  // Record the run's host input into rr_file, or replay it from there (-icount
+  // rr=record|replay,rrfile=FILE).
+  RrMode rr_mode = RrMode::Off;
+  std::string rr_file;
+  // Instructions between two state-hash checkpoints of a recording (-icount rrcheck=N;
+  // 0: RecordReplay::kDefaultCheck).
+  uint64_t rr_check = 0;
   // Print execution statistics at exit (--stats).
   bool stats = false;
   // The gdb stub (-s, -gdb SPEC; frontend/gdb_stub.h): "" for none.

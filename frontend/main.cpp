@@ -15,6 +15,7 @@
 #include "frontend/lockstep.h"
 #include "frontend/machine.h"
 #include "frontend/monitor.h"
+#include "frontend/record_replay.h"
 #include "frontend/report.h"
 #include "frontend/vnc.h"
 
@@ -49,9 +50,11 @@ int run(int argc, char** argv) {
   {
     // With --lockstep the user sees the primary machine; a shadow runs beside it.
     std::unique_ptr<Lockstep> lockstep;
+    std::unique_ptr<RecordReplay> rr;  // -icount rr=record|replay (outlives the machine)
     std::unique_ptr<Machine> machine;
+    if (cfg.rr_mode != RrMode::Off) rr = std::make_unique<RecordReplay>(cfg);
     if (cfg.lockstep) lockstep = std::make_unique<Lockstep>(cfg);
-    else machine = std::make_unique<Machine>(cfg);
+    else machine = std::make_unique<Machine>(cfg, InputMirror{}, rr.get());
     Machine& m = lockstep ? lockstep->primary() : *machine;
     // The -D file is created once the machine's inputs are all read (as the -serial and
     // -debugcon files), so that a failed start leaves the previous log alone.

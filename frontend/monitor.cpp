@@ -160,7 +160,7 @@ void Monitor::release_held(bool all) {
       ++h;
       continue;
     }
-    for (auto it = h->keys.rbegin(); it != h->keys.rend(); ++it) devices::send_key(m_.kbc(), **it, false);
+    for (auto it = h->keys.rbegin(); it != h->keys.rend(); ++it) m_.input_key(**it, false);
     h = held_.erase(h);
   }
 }
@@ -200,7 +200,7 @@ std::string Monitor::execute(const std::string& line) {
     return {};
   }
   if (cmd == "system_reset") {
-    m_.bus().request_stop(bus::StopReason::Reset, 0, "system_reset from the monitor");
+    m_.input_reset("system_reset from the monitor");
     return {};
   }
   if (cmd == "info") {
@@ -262,15 +262,14 @@ std::string Monitor::execute(const std::string& line) {
     // the sequence a person typing them would produce. Keys still held from an earlier
     // sendkey are released first.
     release_held(true);
-    devices::I8042& kbc = m_.kbc();
     for (const devices::KeyCodes* k : keys) {
-      if (!devices::send_key(kbc, *k, true)) return "sendkey: the keyboard is in scan code set 3, which popek does not produce\n";
+      if (!m_.input_key(*k, true)) return "sendkey: the keyboard is in scan code set 3, which popek does not produce\n";
     }
     if (hold_ms) {
       held_.push_back({std::chrono::steady_clock::now() + std::chrono::milliseconds(hold_ms), keys});
       return {};
     }
-    for (auto it = keys.rbegin(); it != keys.rend(); ++it) devices::send_key(kbc, **it, false);
+    for (auto it = keys.rbegin(); it != keys.rend(); ++it) m_.input_key(**it, false);
     return {};
   }
   if (cmd == "mouse_move" || cmd == "mouse_button") {
@@ -288,10 +287,10 @@ std::string Monitor::execute(const std::string& line) {
     devices::I8042& kbc = m_.kbc();
     if (!move) {
       if (v[0] < 0 || v[0] > 7) return "mouse_button: STATE is 0 to 7 (1 left, 2 right, 4 middle)\n";
-      kbc.mouse_event(0, 0, 0, static_cast<unsigned>(v[0]));
+      m_.input_mouse(0, 0, 0, static_cast<unsigned>(v[0]));
     } else {
       // QEMU's DZ counts up (away from the user) as positive; PS/2's wheel byte the other way.
-      kbc.mouse_event(static_cast<int>(v[0]), static_cast<int>(v[1]), static_cast<int>(-v[2]), kbc.state.mouse_buttons);
+      m_.input_mouse(static_cast<int>(v[0]), static_cast<int>(v[1]), static_cast<int>(-v[2]), kbc.state.mouse_buttons);
     }
     return {};
   }

@@ -355,7 +355,7 @@ void VncDisplay::Impl::feed_keys() {
   while (!keys.empty() && kbc.state.kbd.count + 3u <= devices::kbc::kQueueSize) {
     const auto [key, down] = keys.front();
     keys.pop_front();
-    if (!devices::send_key(kbc, *key, down)) {
+    if (!m.input_key(*key, down)) {
       m.bus().log().unimp("vnc-scancode-set-3",
                           "vnc: the keyboard is in scan code set 3, which popek does not produce; key ignored");
     }
@@ -405,7 +405,7 @@ void VncDisplay::Impl::pointer_event(int mask, int x, int y, rfbClientPtr cl) {
   };
   const bool buttons_changed = ps2(mask) != ps2(c->mask);
   c->mask = mask;
-  if (dx || dy || dz || buttons_changed) d.m.kbc().mouse_event(dx, dy, dz, ps2(mask));
+  if (dx || dy || dz || buttons_changed) d.m.input_mouse(dx, dy, dz, ps2(mask));
 }
 
 void VncDisplay::Impl::resize(unsigned w, unsigned h) {

@@ -1,0 +1,112 @@
+; serial_echo.asm - a guest whose run depends on host input and its timing: the PIT
+; interrupts 1000 times a second (the handler counts ticks), COM1's input is echoed back
+; to COM1, and every byte is mixed into a checksum with the tick count at which it
+; arrived; the RTC's time at start goes in too. A 'q' ends the run: the checksum, the
+; ticks and the bytes count go to the debug console. Record/replay's test
+; (tests/guest/record_replay.sh) feeds it bytes at host-chosen times, records, replays
+; and compares.
+
+%include "lib/mb32.inc"
+
+COM1    equ     0x3F8
+
+test_main:
+        SETIDT  0x20, timer_irq, KCODE, GATE_INT0
+        mov     al, 0x11                ; PIC: ICW1 (edge, cascade, ICW4 follows)
+        out     0x20, al
+        mov     al, 0x20                ; ICW2: IRQ0 is vector 20h
+        out     0x21, al
+        mov     al, 0x04                ; ICW3: slave on IRQ2
+        out     0x21, al
+        mov     al, 0x01                ; ICW4: 8086 mode
+        out     0x21, al
+        mov     al, 0xFE                ; only IRQ0 unmasked
+        out     0x21, al
+        mov     al, 0x34                ; PIT channel 0, lobyte/hibyte, mode 2
+        out     0x43, al
+        mov     al, 0xA9                ; 1193182 / 1000 = 1193 = 04A9h
+        out     0x40, al
+        mov     al, 0x04
+        out     0x40, al
+        ; COM1: 115200 8N1, FIFO on
+        mov     dx, COM1 + 3
+        mov     al, 0x80
+        out     dx, al
+        mov     dx, COM1
+        mov     al, 1
+        out     dx, al
+        inc     dx
+        xor     al, al
+        out     dx, al
+        mov     dx, COM1 + 3
+        mov     al, 0x03
+        out     dx, al
+        mov     dx, COM1 + 2
+        mov     al, 0x07
+        out     dx, al
+        ; the RTC's seconds, minutes and hours start the checksum
+        xor     ebx, ebx
+        xor     ecx, ecx
+.rtc:   mov     al, cl
+        out     0x70, al
+        in      al, 0x71
+        shl     ebx, 8
+        mov     bl, al
+        add     cl, 2
+        cmp     cl, 6
+        jb      .rtc
+        mov     [rtc_time], ebx
+        mov     [sum], ebx
+        PRINT   "rtc "
+        PRINTHEX 32, ebx
+        PRINT   10
+        sti
+.wait:  mov     dx, COM1 + 5
+        in      al, dx
+        test    al, 1
+        jnz     .got
+        hlt
+        jmp     .wait
+.got:   mov     dx, COM1
+        in      al, dx
+        movzx   ebx, al
+        ; echo
+        mov     dx, COM1 + 5
+.thr:   in      al, dx
+        test    al, 0x20
+        jz      .thr
+        mov     dx, COM1
+        mov     al, bl
+        out     dx, al
+        ; sum = sum * 31 + byte + 65536 * ticks
+        mov     eax, [sum]
+        imul    eax, eax, 31
+        add     eax, ebx
+        mov     ecx, [ticks]
+        shl     ecx, 16
+        add     eax, ecx
+        mov     [sum], eax
+        inc     dword [count]
+        cmp     bl, 'q'
+        jne     .wait
+        cli
+        PRINT   10, "bytes "
+        PRINTHEX 32, [count]
+        PRINT   10, "sum "
+        PRINTHEX 32, [sum]
+        PRINT   10
+        ret
+
+timer_irq:
+        inc     dword [ticks]
+        push    eax
+        mov     al, 0x20                ; EOI
+        out     0x20, al
+        pop     eax
+        iret
+
+section .data
+ticks:  dd      0
+sum:    dd      0
+count:  dd      0
+rtc_time: dd    0
