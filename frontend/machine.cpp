@@ -315,6 +315,11 @@ std::optional<Machine::RunStep> Machine::look_at_host() {
 
 Machine::RunStep Machine::run_step(uint64_t max_instructions) {
   if (auto r = look_at_host()) return *r;
+  if (!deferred_input_.empty() && !cpu_.in_block()) {
+    std::vector<std::function<void()>> inputs;
+    inputs.swap(deferred_input_);
+    for (auto& f : inputs) f();
+  }
   if (rr_) {
     if (auto r = rr_->before_step(*this, in_turn_)) return finished(r->status, r->message, r->host);
   }
@@ -401,17 +406,31 @@ Machine::RunStep Machine::run_step(uint64_t max_instructions) {
   return finished(1, "popek: the CPU stopped without a reason (internal error)");
 }
 
+// Host input enters between two blocks. While a debugger holds the CPU in the middle of
+// a block (gdb's `monitor sendkey`), it waits for the end of that block.
 bool Machine::input_key(const devices::KeyCodes& key, bool down) {
+  if (cpu_.in_block()) {
+    deferred_input_.push_back([this, &key, down] { input_key(key, down); });
+    return true;
+  }
   if (rr_ && !rr_->host_key(*this, key, down, in_turn_)) return true;
   return devices::send_key(*kbc_, key, down);
 }
 
 void Machine::input_mouse(int dx, int dy, int dz, unsigned buttons) {
+  if (cpu_.in_block()) {
+    deferred_input_.push_back([=, this] { input_mouse(dx, dy, dz, buttons); });
+    return;
+  }
   if (rr_ && !rr_->host_mouse(*this, dx, dy, dz, buttons, in_turn_)) return;
   kbc_->mouse_event(dx, dy, dz, buttons);
 }
 
 void Machine::input_reset(const std::string& why) {
+  if (cpu_.in_block()) {
+    deferred_input_.push_back([this, why] { input_reset(why); });
+    return;
+  }
   if (rr_ && !rr_->host_reset(*this, why, in_turn_)) return;
   bus_.request_stop(bus::StopReason::Reset, 0, why);
 }

@@ -5,6 +5,7 @@
 
 #include <array>
 #include <chrono>
+#include <functional>
 #include <optional>
 #include <memory>
 #include <string>
@@ -176,6 +177,8 @@ class Machine {
   // Look at the host if it asked for attention; a RunStep when the run must end.
   std::optional<RunStep> look_at_host();
 
+  // Host input that came while a debugger held the CPU inside a block (input_*).
+  std::vector<std::function<void()>> deferred_input_;
   MachineConfig cfg_;
   RecordReplay* rr_ = nullptr;
   // run_step's state across turns: set up by the first turn of a run.

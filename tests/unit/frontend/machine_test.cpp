@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "devices/keys.h"
 #include "frontend/loader.h"
 #include "frontend/machine.h"
 #include "temp_files.h"
@@ -265,6 +266,30 @@ TEST_F(MachineRun, StateHashCoversRegistersRamAndDevices) {
   EXPECT_NE(h, b.state_hash()) << "i8042 state";
   b.kbc().state.command_byte ^= 1;
   EXPECT_EQ(h, b.state_hash());
+}
+
+
+// A key sent while a debugger holds the CPU in the middle of a block (gdb's `monitor
+// sendkey` at a breakpoint) enters at the end of that block, between two blocks as all
+// host input does, not where the debugger stopped.
+TEST_F(MachineRun, HostInputWaitsForTheEndOfABlockADebuggerStoppedIn) {
+  const Bytes code = {
+      0x90, 0x90, 0x90, 0x90,  // nop x4 (one block with the jmp)
+      0xEB, 0xFA,              // jmp back to the second nop
+  };
+  MachineConfig c = config(code);
+  Machine m(c);
+  // Stop before the third nop: inside the first block.
+  const uint32_t entry = m.cpu().s.seg[cpu::CS].base + m.cpu().s.eip;
+  m.cpu().debug.breakpoints = {entry + 2};
+  for (int i = 0; i < 10 && !m.cpu().in_block(); ++i) m.run_step(1);
+  ASSERT_TRUE(m.cpu().in_block());
+  m.cpu().debug.breakpoints.clear();
+  ASSERT_TRUE(m.input_key(*devices::find_key("a"), true));
+  EXPECT_EQ(m.kbc().state.output_full, 0) << "the key entered inside the block";
+  m.run_step(1);  // finishes the block
+  m.run_step(1);  // between two blocks: the key enters
+  EXPECT_EQ(m.kbc().state.output_full, 1);
 }
 
 }  // namespace
