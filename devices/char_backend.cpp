@@ -99,6 +99,9 @@ EscapeDecoder::Action EscapeDecoder::feed(uint8_t in, uint8_t& out) {
     case 'c':
     case 'C':
       return Action::Monitor;
+    case 'w':
+    case 'W':
+      return Action::Save;
     default:
       return Action::None;  // unknown escapes are dropped
   }
@@ -108,6 +111,7 @@ const char* EscapeDecoder::help() {
   return "C-a h    print this help\n"
          "C-a x    exit the emulator\n"
          "C-a c    switch to the monitor (there is none)\n"
+         "C-a w    save a machine snapshot to popek-N.snap (N: the instruction count)\n"
          "C-a C-a  send C-a to the guest\n";
 }
 
@@ -231,6 +235,9 @@ void StdioBackend::pump() {
         break;
       case EscapeDecoder::Action::Monitor:
         fputs("popek: no monitor\n", stderr);
+        break;
+      case EscapeDecoder::Action::Save:
+        request_save();
         break;
       case EscapeDecoder::Action::None:
         break;

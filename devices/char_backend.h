@@ -23,6 +23,7 @@
 //   Ctrl-A x  quit (quit_requested() turns true, on_quit runs)
 //   Ctrl-A h  list the escapes on stderr
 //   Ctrl-A c  monitor (there is none: says so)
+//   Ctrl-A w  save a machine snapshot (take_save_request() turns true once)
 //   Ctrl-A Ctrl-A  a literal Ctrl-A for the guest
 // When standard input is not a terminal (a pipe, a file, /dev/null) it is read as it
 // is: no raw mode, no escapes; its end is the end of input.
@@ -102,6 +103,13 @@ class CharBackend {
   bool quit_requested() const { return quit_; }
   // Called once when quit is requested (from inside pump(), so from a device event).
   std::function<void()> on_quit;
+  // Ctrl-A w was typed since the last call: the frontend should save a machine snapshot
+  // (between two blocks, not from inside the device event that may have read the key).
+  bool take_save_request() {
+    const bool r = save_;
+    save_ = false;
+    return r;
+  }
 
  protected:
   // The host source can still produce bytes (not at end of input).
@@ -110,10 +118,12 @@ class CharBackend {
   void queue_host_byte(uint8_t byte) { input_.push_back(byte); }
   size_t queued() const { return input_.size(); }
   void request_quit();
+  void request_save() { save_ = true; }
 
  private:
   std::deque<uint8_t> input_;
   bool quit_ = false;
+  bool save_ = false;
 };
 
 // Discards output.
@@ -126,7 +136,7 @@ class NullBackend final : public CharBackend {
 class EscapeDecoder {
  public:
   static constexpr uint8_t kEscape = 0x01;  // Ctrl-A
-  enum class Action : uint8_t { None, Byte, Quit, Help, Monitor };
+  enum class Action : uint8_t { None, Byte, Quit, Help, Monitor, Save };
   // Feed one byte from the terminal. Byte: `out` goes to the guest.
   Action feed(uint8_t in, uint8_t& out);
   // The list of escapes, for Ctrl-A h.

@@ -53,8 +53,13 @@ class DiskImage {
   // replay starts from the image as it was when the recording started).
   void preload(uint64_t lba, const uint8_t* data);
 
- private:
+  // Snapshot mode: the sectors the guest wrote, by LBA (what a machine snapshot saves),
+  // and their replacement on a snapshot load.
   using Sector = std::array<uint8_t, kSectorSize>;
+  const std::map<uint64_t, Sector>& overlay() const { return overlay_; }
+  void replace_overlay(std::map<uint64_t, Sector> sectors) { overlay_ = std::move(sectors); }
+
+ private:
   std::string path_;
   int fd_ = -1;
   uint64_t sectors_ = 0;

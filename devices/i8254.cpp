@@ -48,20 +48,20 @@ int64_t high_half(uint32_t n) { return (n + 1) / 2; }
 
 }  // namespace
 
-Pit8254::Pit8254(bus::Bus& bus) : bus_(bus) {
+Pit8254::Pit8254(bus::Bus& bus)
+    : bus_(bus), event_(bus.clock(), "pit-ch0", [this] {
+        catch_up(now_pulse());
+        schedule_event();
+      }) {
   bus.register_io(this, kBase, 4);
   bus.add_device(this);
   reset();
 }
 
-Pit8254::~Pit8254() {
-  if (event_) bus_.clock().cancel(event_);
-}
+Pit8254::~Pit8254() = default;
 
 void Pit8254::reset() {
-  if (event_) bus_.clock().cancel(event_);
-  event_ = 0;
-  event_pulse_ = kNever;
+  event_.cancel();
   const bool gate2 = state.ch[2].gate;
   state = PitState{};
   state.ch[2].gate = gate2;  // driven by port 0x61
@@ -69,11 +69,8 @@ void Pit8254::reset() {
 }
 
 void Pit8254::post_load() {
-  if (event_) bus_.clock().cancel(event_);
-  event_ = 0;
-  event_pulse_ = kNever;
   bus_.set_irq(kIrq, state.irq0_level);
-  reschedule(now_pulse());
+  schedule_event();
 }
 
 int64_t Pit8254::now_pulse() const { return pit::pulses_at(bus_.clock().now_ns()); }
@@ -191,31 +188,22 @@ void Pit8254::drive_irq0(bool level) {
 // Deliver every channel 0 transition due up to pulse `upto`, each evaluated at its own
 // pulse (an event that runs late still produces both edges of a short pulse).
 void Pit8254::catch_up(int64_t upto) {
-  while (event_pulse_ <= upto) {
-    const int64_t p = event_pulse_;
+  while (state.event_pulse <= upto) {
+    const int64_t p = state.event_pulse;
     drive_irq0(out_at(state.ch[0], p));
-    event_pulse_ = next_change(state.ch[0], p);
+    state.event_pulse = next_change(state.ch[0], p);
   }
 }
 
 void Pit8254::schedule_event() {
-  if (event_) bus_.clock().cancel(event_);
-  event_ = 0;
-  if (event_pulse_ == kNever) return;
-  event_ = bus_.clock().schedule(
-      pit::time_of_pulse(event_pulse_),
-      [this] {
-        event_ = 0;
-        catch_up(now_pulse());
-        schedule_event();
-      },
-      "pit-ch0");
+  if (state.event_pulse == kNever) event_.cancel();
+  else event_.arm(pit::time_of_pulse(state.event_pulse));
 }
 
 // After channel 0's state changed at pulse t: drive OUT now and plan the next transition.
 void Pit8254::reschedule(int64_t t) {
   drive_irq0(out_at(state.ch[0], t));
-  event_pulse_ = next_change(state.ch[0], t);
+  state.event_pulse = next_change(state.ch[0], t);
   schedule_event();
 }
 

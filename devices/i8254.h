@@ -89,15 +89,19 @@ struct PitChannelState {
 };
 
 struct PitState {
-  static constexpr uint32_t kVersion = 1;
+  static constexpr uint32_t kVersion = 2;
   PitChannelState ch[3];
   uint8_t irq0_level = 0;  // level last driven on IRQ0
+  // The next channel 0 pulse at which OUT is evaluated (the clock event is armed for its
+  // time), or kNever.
+  int64_t event_pulse = pit::kNever;
   template <class Visitor>
   void visit(Visitor& v) {
     v("ch0", ch[0]);
     v("ch1", ch[1]);
     v("ch2", ch[2]);
     v("irq0_level", irq0_level);
+    v("event_pulse", event_pulse);
   }
 };
 
@@ -113,7 +117,7 @@ class Pit8254 final : public bus::Device {
   void reset() override;
   uint32_t io_read(uint16_t port, unsigned size) override;
   void io_write(uint16_t port, unsigned size, uint32_t value) override;
-  // Recompute IRQ0 and the pending clock event after a state load.
+  // Drive IRQ0 and arm the clock event for the saved event pulse after a state load.
   void post_load();
 
   // GATE input of a channel (port 0x61 drives channel 2's).
@@ -147,8 +151,7 @@ class Pit8254 final : public bus::Device {
   void reschedule(int64_t t);
 
   bus::Bus& bus_;
-  bus::Clock::EventId event_ = 0;
-  int64_t event_pulse_ = pit::kNever;  // next channel 0 pulse to evaluate (derived)
+  bus::Timer event_;  // at the time of state.event_pulse
 };
 
 }  // namespace popek::devices

@@ -255,6 +255,11 @@ void Pic8259::notify() {
   intr_level_ = level;
 }
 
+void Pic8259::post_load() {
+  intr_level_ = intr();
+  if (on_intr) on_intr(intr_level_);
+}
+
 void Pic8259::reset() {
   reset_impl();
   notify();

@@ -94,6 +94,8 @@ class Pic8259 final : public bus::Device, public bus::IrqSink {
   // The INTA cycle: the vector to dispatch, with IRR/ISR updated on both chips. With no
   // request pending it returns the master's IR7 vector and changes nothing.
   int acknowledge();
+  // Drive the INTR line from the state after a state load.
+  void post_load();
 
   Pic8259State state;
   // Called whenever the INTR line changes (the machine connects it to the CPU).

@@ -58,7 +58,12 @@ int64_t secs_from_civil(const Civil& c) {
 
 }  // namespace
 
-Mc146818::Mc146818(bus::Bus& bus, int64_t start_time, uint8_t equipment) : bus_(bus) {
+Mc146818::Mc146818(bus::Bus& bus, int64_t start_time, uint8_t equipment)
+    : bus_(bus), event_(bus.clock(), "rtc", [this] {
+        sync(now());
+        update_irq();
+        reschedule();
+      }) {
   bus.register_io(this, kIndexPort, 2);
   bus.add_device(this);
   const int64_t t = now();
@@ -72,9 +77,7 @@ Mc146818::Mc146818(bus::Bus& bus, int64_t start_time, uint8_t equipment) : bus_(
   set_memory_size(0);
 }
 
-Mc146818::~Mc146818() {
-  if (event_) bus_.clock().cancel(event_);
-}
+Mc146818::~Mc146818() = default;
 
 void Mc146818::reset() {
   sync(now());
@@ -85,8 +88,7 @@ void Mc146818::reset() {
 }
 
 void Mc146818::post_load() {
-  if (event_) bus_.clock().cancel(event_);
-  event_ = 0;
+  event_.cancel();
   bus_.set_irq(kIrq, state.irq_level);
   reschedule();
 }
@@ -269,8 +271,7 @@ void Mc146818::update_irq() {
 
 // Schedule the next moment an enabled flag can raise IRQ8 (none while it is already high).
 void Mc146818::reschedule() {
-  if (event_) bus_.clock().cancel(event_);
-  event_ = 0;
+  event_.cancel();
   if (state.irq_level || !dividing()) return;
   const int64_t t = now(), ph = state.phase_ns;
   const uint8_t b = state.cmos[REG_B];
@@ -286,15 +287,7 @@ void Mc146818::reschedule() {
     when = std::min(when, ph + m * kSecond);
   }
   if (when == INT64_MAX) return;
-  event_ = bus_.clock().schedule(
-      static_cast<uint64_t>(std::max<int64_t>(when, 0)),
-      [this] {
-        event_ = 0;
-        sync(now());
-        update_irq();
-        reschedule();
-      },
-      "rtc");
+  event_.arm(static_cast<uint64_t>(std::max<int64_t>(when, 0)));
 }
 
 uint8_t Mc146818::read_data() {

@@ -139,7 +139,7 @@ class Mc146818 final : public bus::Device {
   void write_data(uint8_t v);
 
   bus::Bus& bus_;
-  bus::Clock::EventId event_ = 0;
+  bus::Timer event_;  // the next moment an enabled flag can raise IRQ8
 };
 
 }  // namespace popek::devices

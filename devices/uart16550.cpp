@@ -1,6 +1,8 @@
 #include "devices/uart16550.h"
 
 #include <algorithm>
+#include <cstdio>
+#include <string>
 
 namespace popek::devices {
 
@@ -9,10 +11,23 @@ using namespace uart;
 namespace {
 // With no modem attached, the lines a null-modem cable would assert: CTS, DSR, DCD.
 constexpr uint8_t kIdleLines = MSR_CTS | MSR_DSR | MSR_DCD;
+
+// A timer name unique per port: "uart3f8-rx".
+std::string timer_name(uint16_t base, const char* what) {
+  char buf[32];
+  snprintf(buf, sizeof buf, "uart%x-%s", base, what);
+  return buf;
+}
 }  // namespace
 
 Uart16550::Uart16550(bus::Bus& bus, CharBackend& backend, uint16_t base, unsigned irq)
-    : bus_(bus), backend_(backend), base_(base), irq_(irq) {
+    : bus_(bus), backend_(backend), base_(base), irq_(irq),
+      poll_event_(bus.clock(), timer_name(base, "rx"), [this] { on_poll(); }),
+      timeout_event_(bus.clock(), timer_name(base, "timeout"), [this] {
+        state.timeout_at = 0;
+        if (fifo_on() && state.rx_count) state.rx_timeout = 1;
+        update_irq();
+      }) {
   bus.register_io(this, base, 8);
   bus.add_device(this);
   backend_.input_pushed = [this] { on_input_pushed(); };
@@ -35,10 +50,11 @@ void Uart16550::reset() {
 }
 
 void Uart16550::post_load() {
+  const uint64_t poll_at = state.rx_poll_at, timeout_at = state.timeout_at;  // cancel clears them
   cancel_poll();
   cancel_timeout();
-  if (state.rx_poll_at) schedule_poll(state.rx_poll_at);
-  if (state.timeout_at) schedule_timeout(state.timeout_at);
+  if (poll_at) schedule_poll(poll_at);
+  if (timeout_at) schedule_timeout(timeout_at);
   bus_.set_irq(irq_, state.irq_out);
 }
 
@@ -118,7 +134,7 @@ uint8_t Uart16550::read_rbr() {
 void Uart16550::room_made() {
   if (!backend_.input_open()) return;
   const uint64_t at = bus_.clock().now_ns() + char_time_ns();
-  if (!poll_event_ || state.rx_poll_at > at) {
+  if (!poll_event_.armed() || state.rx_poll_at > at) {
     cancel_poll();
     schedule_poll(at);
   }
@@ -128,17 +144,15 @@ void Uart16550::room_made() {
 
 void Uart16550::schedule_poll(uint64_t at) {
   state.rx_poll_at = at;
-  poll_event_ = bus_.clock().schedule(at, [this] { on_poll(); }, "uart-rx");
+  poll_event_.arm(at);
 }
 
 void Uart16550::cancel_poll() {
-  if (poll_event_) bus_.clock().cancel(poll_event_);
-  poll_event_ = 0;
+  poll_event_.cancel();
   state.rx_poll_at = 0;
 }
 
 void Uart16550::on_poll() {
-  poll_event_ = 0;
   state.rx_poll_at = 0;
   const uint64_t now = bus_.clock().now_ns();
   if (loopback() || state.rx_count >= rx_capacity()) {
@@ -158,7 +172,7 @@ void Uart16550::on_poll() {
 }
 
 void Uart16550::on_input_pushed() {
-  if (!poll_event_) schedule_poll(bus_.clock().now_ns() + char_time_ns());
+  if (!poll_event_.armed()) schedule_poll(bus_.clock().now_ns() + char_time_ns());
 }
 
 // --- character timeout
@@ -170,20 +184,11 @@ void Uart16550::restart_timeout() {
 
 void Uart16550::schedule_timeout(uint64_t at) {
   state.timeout_at = at;
-  timeout_event_ = bus_.clock().schedule(
-      at,
-      [this] {
-        timeout_event_ = 0;
-        state.timeout_at = 0;
-        if (fifo_on() && state.rx_count) state.rx_timeout = 1;
-        update_irq();
-      },
-      "uart-timeout");
+  timeout_event_.arm(at);
 }
 
 void Uart16550::cancel_timeout() {
-  if (timeout_event_) bus_.clock().cancel(timeout_event_);
-  timeout_event_ = 0;
+  timeout_event_.cancel();
   state.timeout_at = 0;
 }
 

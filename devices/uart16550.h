@@ -156,8 +156,8 @@ class Uart16550 final : public bus::Device {
   CharBackend& backend_;
   uint16_t base_;
   unsigned irq_;
-  bus::Clock::EventId poll_event_ = 0;
-  bus::Clock::EventId timeout_event_ = 0;
+  bus::Timer poll_event_;     // "uartBASE-rx": the line may deliver the next byte
+  bus::Timer timeout_event_;  // "uartBASE-timeout": the FIFO's character timeout
 };
 
 }  // namespace popek::devices

@@ -67,6 +67,9 @@ constexpr OptionSpec kOptions[] = {
     {"stats", "stats", false, "print execution statistics at exit"},
     {nullptr, "state-hash", false, "print a hash of the whole machine state (CPU, RAM, devices) at exit"},
     {nullptr, "jit-cache", true, "host code cache of the JIT (MiB, or K/M/G suffix; default 64M)"},
+    {"loadvm", "loadvm", true, "restore the machine from a snapshot FILE before the first instruction"},
+    {"savevm-at", "savevm-at", true, "N,FILE: save a snapshot at the first turn boundary at or after instruction N"},
+    {"savevm-on-exit", "savevm-on-exit", true, "save a snapshot to FILE when the run ends"},
     {nullptr, "lockstep", false, "run the interpreter beside the JIT, stop at the first difference"},
     {"perfmap", "perfmap", false, "write /tmp/perf-PID.map naming the JIT's host code for perf"},
     {"h", "help", false, "print this help and exit"},
@@ -325,6 +328,46 @@ std::string output_overwrites_input(const MachineConfig& c) {
                "; refusing to overwrite an input";
     }
   }
+  return {};
+}
+
+// -loadvm FILE, -savevm-at N,FILE, -savevm-on-exit FILE (frontend/snapshot.h). A disk
+// written in place cannot be snapshotted (Machine::save_snapshot says so too).
+std::string parse_snapshot_options(const po::variables_map& vm, MachineConfig& c) {
+  auto str = [&vm](const char* k) { return vm[k].as<std::string>(); };
+  if (vm.count("loadvm")) {
+    c.loadvm = str("loadvm");
+    if (c.loadvm.empty()) return "popek: -loadvm: empty file name";
+  }
+  if (vm.count("savevm-at")) {
+    const std::string spec = str("savevm-at");
+    const size_t comma = spec.find(',');
+    const std::string n = spec.substr(0, comma);
+    char* end = nullptr;
+    errno = 0;
+    const unsigned long long v = n.empty() ? 0 : strtoull(n.c_str(), &end, 0);
+    if (n.empty() || errno || *end || n[0] == '-' || comma == std::string::npos || comma + 1 == spec.size())
+      return "popek: -savevm-at " + spec + ": expected N,FILE (N an instruction count)";
+    c.savevm_at_icount = v;
+    c.savevm_at_path = spec.substr(comma + 1);
+  }
+  if (vm.count("savevm-on-exit")) {
+    c.savevm_on_exit = str("savevm-on-exit");
+    if (c.savevm_on_exit.empty()) return "popek: -savevm-on-exit: empty file name";
+  }
+  const bool saving = !c.savevm_at_path.empty() || !c.savevm_on_exit.empty();
+  if (saving && !c.snapshot) {
+    for (const DriveConfig& d : c.drives) {
+      if (d.readonly) continue;
+      return std::string("popek: ") + (c.savevm_at_path.empty() ? "-savevm-on-exit" : "-savevm-at") +
+             ": the disk " + d.path +
+             " is written in place, so a snapshot could not restore it; use -snapshot or readonly=on";
+    }
+  }
+  if (c.lockstep && (saving || !c.loadvm.empty()))
+    return "popek: -loadvm and -savevm-* cannot be used with --lockstep";
+  if (c.rr_mode != RrMode::Off && !c.loadvm.empty())
+    return "popek: -loadvm cannot be used with -icount rr=record|replay (a recording starts at power-on)";
   return {};
 }
 
@@ -693,6 +736,10 @@ CliResult parse_cli(const std::vector<std::string>& raw, const std::string& defa
   c.stats = vm.count("stats") > 0;
   c.state_hash = vm.count("state-hash") > 0;
   c.lockstep = vm.count("lockstep") > 0;
+  {
+    const std::string err = parse_snapshot_options(vm, c);
+    if (!err.empty()) return fail(err);
+  }
   if (c.lockstep) {
     if (vm.count("engine") && c.engine != Engine::Jit)
       return fail("popek: --lockstep compares the JIT with the interpreter: use it with --engine=jit");

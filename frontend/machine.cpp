@@ -166,6 +166,7 @@ Machine::Machine(const MachineConfig& cfg, InputMirror mirror, RecordReplay* rr)
       // runs it).
       try {
         rom = read_image("-vga std: the VGA BIOS", cfg_.vga_bios_path);
+        vga_rom_path_ = cfg_.vga_bios_path;
       } catch (const LoadError& e) {
         throw LoadError(std::string(e.what()) + " (install Debian's seabios package, or use -vga none)");
       }
@@ -175,6 +176,7 @@ Machine::Machine(const MachineConfig& cfg, InputMirror mirror, RecordReplay* rr)
       // card's ROM sits: the LGPL VGABios goes there.
       try {
         rom = read_image("-vga std: the VGA BIOS", cfg_.isa_vga_bios_path);
+        vga_rom_path_ = cfg_.isa_vga_bios_path;
       } catch (const LoadError& e) {
         throw LoadError(std::string(e.what()) + " (install Debian's vgabios package, or use -vga none)");
       }
@@ -295,6 +297,7 @@ int Machine::run() {
 std::optional<Machine::RunStep> Machine::look_at_host() {
   if (!host || !host->wanted.exchange(0, std::memory_order_acquire)) return std::nullopt;
   serial_out_->pump();  // Ctrl-A x works even when the guest is not reading
+  if (serial_out_->take_save_request()) snapshot_from_console();
   if (monitor) {
     monitor->poll();
     if (monitor->quit_requested()) return finished(0, {}, true);
@@ -329,6 +332,7 @@ Machine::RunStep Machine::run_step(uint64_t max_instructions) {
     host_start_ = std::chrono::steady_clock::now();
   }
   if (!in_turn_) {
+    if (auto r = snapshot_at_turn_start()) return *r;
     if (rr_) {
       if (auto r = rr_->turn_start(*this)) return finished(r->status, r->message, r->host);
     }
@@ -353,8 +357,11 @@ Machine::RunStep Machine::run_step(uint64_t max_instructions) {
     why = cpu_.run(until);
     if (why != cpu::Cpu::RunExit::Stopped || bus_.stop_reason() != bus::StopReason::None) break;
     // The host asked for attention in the middle of the turn: look at it, then go on
-    // with the same turn (the guest cannot tell).
+    // with the same turn (the guest cannot tell). After a snapshot load the next call
+    // goes on with the loaded turn.
+    state_loaded_ = false;
     if (auto r = look_at_host()) return *r;
+    if (state_loaded_) return {};
   }
   if (why == cpu::Cpu::RunExit::Debug) {
     // A breakpoint, watchpoint or single step: the turn goes on once the debugger resumes.

@@ -162,7 +162,8 @@ class Machine {
     v("post", post_->state);
     v("port92", port92_->state);
     v("com1", uart_->state);
-    for (auto& u : uart_extra_) v("com", u->state);
+    static constexpr const char* kExtra[] = {"com2", "com3", "com4"};
+    for (size_t i = 0; i < uart_extra_.size(); ++i) v(kExtra[i], uart_extra_[i]->state);
     v("ide0", ide_[0]->state);
     v("ide1", ide_[1]->state);
   }
@@ -171,7 +172,22 @@ class Machine {
   // virtual clock. Two runs that agree on it agree on everything the guest can see.
   uint64_t state_hash();
 
+  // Snapshots (frontend/snapshot.h; defined in snapshot.cpp): the whole machine to one
+  // file and back. Between two blocks only: before run(), at a turn's start, when the
+  // host is looked at, after run(). Both throw SnapshotError (one line naming the file and
+  // what is wrong); a failed load leaves the machine as it was.
+  void save_snapshot(const std::string& path);
+  void load_snapshot(const std::string& path);
+
  private:
+  // -savevm-at: save at the first turn start at or after the instruction count.
+  std::optional<RunStep> snapshot_at_turn_start();
+  // Ctrl-A w on the console: save to popek-ICOUNT.snap.
+  void snapshot_from_console();
+  bool savevm_at_done_ = false;
+  bool state_loaded_ = false;  // a load ran while the host was looked at
+  std::string vga_rom_path_;   // the VGA BIOS file read at start, or empty
+
   bool pace_to(uint64_t ns);
   RunStep finished(int status, std::string message = {}, bool host = false);
   // Look at the host if it asked for attention; a RunStep when the run must end.

@@ -111,6 +111,14 @@ struct MachineConfig {
   bool gdb_wait = false;
   // Print Machine::state_hash() and the instruction count at exit (--state-hash).
   bool state_hash = false;
+  // Snapshot to restore before the first instruction (-loadvm), or empty.
+  std::string loadvm;
+  // Save a snapshot at the first turn start at or after instruction `savevm_at_icount`
+  // to `savevm_at_path` (-savevm-at N,FILE; empty path: none).
+  uint64_t savevm_at_icount = 0;
+  std::string savevm_at_path;
+  // Save a snapshot when the run ends (-savevm-on-exit FILE), or empty.
+  std::string savevm_on_exit;
   // Run a shadow machine on the interpreter beside the JIT and stop at the first
   // difference between them (--lockstep; frontend/lockstep.h).
   bool lockstep = false;

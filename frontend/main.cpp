@@ -17,6 +17,7 @@
 #include "frontend/monitor.h"
 #include "frontend/record_replay.h"
 #include "frontend/report.h"
+#include "frontend/snapshot.h"
 #include "frontend/vnc.h"
 
 namespace {
@@ -81,6 +82,14 @@ int run(int argc, char** argv) {
       vnc = std::make_unique<VncDisplay>(m, cfg.vnc);
       m.displays.push_back(vnc.get());
     }
+    if (!cfg.loadvm.empty()) {
+      try {
+        m.load_snapshot(cfg.loadvm);
+      } catch (const SnapshotError& e) {
+        fprintf(stderr, "popek: -loadvm %s\n", e.what());
+        return 1;
+      }
+    }
     install_signal_handlers();
     m.host = &g_host;
     std::unique_ptr<GdbStub> gdb;
@@ -95,6 +104,14 @@ int run(int argc, char** argv) {
     status = gdb && gdb->kill_requested() ? 0 : lockstep ? lockstep->run() : m.run();
     g_host.stop_ticker();
     m.flush_output();
+    if (!cfg.savevm_on_exit.empty()) {
+      try {
+        m.save_snapshot(cfg.savevm_on_exit);
+      } catch (const SnapshotError& e) {
+        fprintf(stderr, "popek: -savevm-on-exit: %s\n", e.what());
+        if (status == 0) status = 1;
+      }
+    }
     if (cfg.pg_report) fputs(pg_report(m.cpu()).c_str(), stderr);
     if (cfg.stats) fputs(stats_report(m.cpu()).c_str(), stderr);
     if (cfg.state_hash) {

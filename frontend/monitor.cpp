@@ -14,6 +14,7 @@
 
 #include "devices/keys.h"
 #include "frontend/machine.h"
+#include "frontend/snapshot.h"
 #include "frontend/screendump.h"
 
 namespace popek::frontend {
@@ -32,6 +33,8 @@ constexpr const char* kHelp =
     "mouse_move DX DY [DZ]         move the mouse DX right and DY down, turn its wheel DZ\n"
     "                              clicks (up when positive)\n"
     "mouse_button STATE            hold the mouse buttons in STATE: 1 left, 2 right, 4 middle\n"
+    "savevm FILE                   save the whole machine to a snapshot FILE\n"
+    "loadvm FILE                   restore the machine from a snapshot FILE\n"
     "system_reset                  reset the machine\n"
     "quit                          end popek\n";
 
@@ -197,6 +200,16 @@ std::string Monitor::execute(const std::string& line) {
   if (cmd == "help" || cmd == "?") return kHelp;
   if (cmd == "quit" || cmd == "q") {
     quit_ = true;
+    return {};
+  }
+  if (cmd == "savevm" || cmd == "loadvm") {
+    if (w.size() != 2) return cmd + ": expected one FILE\n";
+    try {
+      if (cmd == "savevm") m_.save_snapshot(w[1]);
+      else m_.load_snapshot(w[1]);
+    } catch (const SnapshotError& e) {
+      return cmd + ": " + e.what() + "\n";
+    }
     return {};
   }
   if (cmd == "system_reset") {

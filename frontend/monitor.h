@@ -1,12 +1,13 @@
 // The human monitor, with QEMU's spelling (-monitor stdio, -monitor unix:PATH,server,nowait)
 // and the commands people script: screendump, sendkey, mouse_move, mouse_button, info
-// registers, system_reset, quit, help.
+// registers, savevm, loadvm, system_reset, quit, help.
 //
 // The monitor never blocks the guest: the machine's run loop calls poll() when it looks
 // at the host (frontend/host_attention.h), which reads whatever command lines have
 // arrived and runs them between two blocks. Commands that reach the guest (sendkey,
 // system_reset) are host input like console bytes: they enter at the instruction count
-// at which poll() runs.
+// at which poll() runs. savevm FILE and loadvm FILE save and restore the whole machine
+// there (frontend/snapshot.h).
 #pragma once
 
 #include <chrono>
