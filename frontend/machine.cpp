@@ -283,8 +283,7 @@ Machine::RunStep Machine::finished(int status, std::string message, bool host) {
 }
 
 int Machine::run() {
-  running_ = false;
-  in_turn_ = false;
+  running_ = false;  // a turn in progress (split by the host, or loaded from a snapshot) goes on
   for (;;) {
     const RunStep r = run_step(kSlice);
     if (!r.done) continue;
