@@ -419,6 +419,12 @@ void check_version(const std::string& path, const Section& s, uint32_t want) {
 }  // namespace
 
 void Machine::save_snapshot(const std::string& path) {
+  // Stopped by a debugger inside a block, the CPU would go on with the rest of that block;
+  // a load starts blocks at CS:EIP, and interrupts are taken between blocks: the restored
+  // run would not be the one that saved.
+  if (cpu_.in_block())
+    throw SnapshotError(path + ": the CPU is stopped by the debugger in the middle of a block; "
+                        "let the guest run on and save when it is between two blocks (from the monitor, or at exit)");
   // A disk written in place holds the present, not the moment of the snapshot: a load
   // could not give the guest back what it had written (QEMU refuses savevm on raw too).
   for (size_t i = 0; i < disks_.size(); ++i) {
@@ -668,6 +674,7 @@ void Machine::load_snapshot(const std::string& path) {
   mmu_.set_control(cpu_.s.cr[0], cpu_.s.cr[3], cpu_.s.cr[4], cpu_.s.msr.efer);
   mmu_.flush_all(mmu::Mmu::FlushCause::Other);
   cpu_.flush_code_cache();
+  cpu_.debug_leave_block();
   bus_.clear_stop();
   in_turn_ = in_turn;
   turn_until_ = turn_until;

@@ -13,6 +13,7 @@
 #include "frontend/cli.h"
 #include "frontend/machine.h"
 #include "frontend/monitor.h"
+#include "frontend/snapshot.h"
 #include "temp_files.h"
 #include "tiny_kernel.h"
 
@@ -124,6 +125,39 @@ TEST(SnapshotEscape, CtrlAWAsksForASnapshotOnce) {
   }
   close(slave);
   close(master);
+}
+
+}  // namespace
+}  // namespace popek::frontend
+
+namespace popek::frontend {
+namespace {
+
+// A debugger's stop inside a block: the CPU would go on with the rest of the block, a
+// loaded snapshot would start a block there; the save is refused, and allowed again once
+// the guest has run on to a block boundary.
+TEST(SnapshotDebugStop, RefusedInsideABlock) {
+  TempFiles files;
+  MachineConfig c;
+  c.ram_size = 4u << 20;
+  c.kernel_path = files.write("kernel.bin", kludge_kernel({0x40, 0x40, 0x40, 0xEB, 0xFB}));  // inc eax x3; jmp
+  c.serial = "none";
+  Machine m(c);
+  m.cpu().debug.breakpoints.push_back(0x100021);  // the second inc
+  Machine::RunStep r = m.run_step(1000);
+  ASSERT_FALSE(r.done);
+  ASSERT_TRUE(m.cpu().in_block());
+  const std::string f = files.path_for("s.snap");
+  try {
+    m.save_snapshot(f);
+    FAIL() << "saved in the middle of a block";
+  } catch (const SnapshotError& e) {
+    EXPECT_NE(std::string(e.what()).find("in the middle of a block"), std::string::npos) << e.what();
+  }
+  m.cpu().debug.breakpoints.clear();
+  ASSERT_FALSE(m.run_step(10).done);
+  ASSERT_FALSE(m.cpu().in_block());
+  m.save_snapshot(f);
 }
 
 }  // namespace
