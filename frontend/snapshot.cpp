@@ -674,6 +674,7 @@ void Machine::load_snapshot(const std::string& path) {
   mmu_.set_control(cpu_.s.cr[0], cpu_.s.cr[3], cpu_.s.cr[4], cpu_.s.msr.efer);
   mmu_.flush_all(mmu::Mmu::FlushCause::Other);
   cpu_.flush_code_cache();
+  cpu_.update_watches();  // the guest's DR7 data breakpoints, as the loaded DRs say
   cpu_.debug_leave_block();
   bus_.clear_stop();
   in_turn_ = in_turn;

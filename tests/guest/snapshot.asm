@@ -2,8 +2,9 @@
 ; interrupt lands: the PIT (about 1.2 kHz) and the RTC's periodic interrupt (1024 Hz)
 ; interrupt a loop that counts, steps an LCG and sums on the x87; at each PIT tick the
 ; guest prints the tick count, the loop count the interrupt saw and the RTC ticks, and
-; it halts now and then (idle time skipped to the next event). After 48 ticks it prints
-; the sums and exits. tests/guest/snapshot.sh saves a snapshot in the middle of this
+; it halts now and then (idle time skipped to the next event). A data breakpoint (DR0,
+; DR7) on the variable the loop writes at each tick counts its #DB traps. After 48 ticks
+; it prints the sums and exits. tests/guest/snapshot.sh saves a snapshot in the middle of this
 ; (-savevm-at), restores it (-loadvm) and checks that the rest of the output and the
 ; final state hash are the uninterrupted run's, on both engines and across them.
 
@@ -15,6 +16,11 @@ section .text
 test_main:
         SETIDT  0x20, timer_irq, KCODE, GATE_INT0
         SETIDT  0x28, rtc_irq, KCODE, GATE_INT0
+        SETIDT  0x01, db_trap, KCODE, GATE_INT0
+        mov     eax, printed            ; DR0: a data breakpoint on writes of `printed`
+        mov     dr0, eax
+        mov     eax, 0x000D0001         ; DR7: L0, RW0 = write, LEN0 = 4 bytes
+        mov     dr7, eax
         mov     al, 0x11                ; both PICs: ICW1 (edge, cascade, ICW4)
         out     0x20, al
         out     0xA0, al
@@ -66,6 +72,8 @@ test_main:
         PRINTHEX 32, [work_at_tick]
         PRINT   " r="
         PRINTHEX 32, [rtc_ticks]
+        PRINT   " d="
+        PRINTHEX 32, [db_hits]
         PRINT   10
         test    eax, 3                  ; every fourth tick: wait for the next interrupt
         jnz     .no_halt
@@ -94,6 +102,14 @@ timer_irq:
         pop     eax
         iret
 
+db_trap:
+        push    eax
+        inc     dword [db_hits]
+        xor     eax, eax                ; DR6 keeps its bits until software clears them
+        mov     dr6, eax
+        pop     eax
+        iret
+
 rtc_irq:
         push    eax
         mov     al, 0x0C                ; reading register C acknowledges the RTC
@@ -116,3 +132,4 @@ work_at_tick:   dd 0
 ticks:          dd 0
 printed:        dd 0
 rtc_ticks:      dd 0
+db_hits:        dd 0
