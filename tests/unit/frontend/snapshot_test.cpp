@@ -117,7 +117,9 @@ TEST_F(Snapshot, SaveLoadSaveGivesIdenticalBytesAndTheSameRun) {
       const Bytes one = read(f1), two = read(f2);
       ASSERT_GT(one.size(), 0u);
       // (The header notes the engine that saved.)
-      if (saver == loader) EXPECT_TRUE(one == two) << "save -> load -> save changed the bytes";
+      if (saver == loader) {
+        EXPECT_TRUE(one == two) << "save -> load -> save changed the bytes";
+      }
       EXPECT_EQ(a.run(), 33);
       EXPECT_EQ(b.run(), 33);
       EXPECT_EQ(b.cpu().s.icount, a.cpu().s.icount);
