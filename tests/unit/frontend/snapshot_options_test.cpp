@@ -63,6 +63,8 @@ TEST_F(SnapshotOptions, BadValuesAreErrorsNamingTheOption) {
   EXPECT_EQ(error_of({"-loadvm", ""}), "popek: -loadvm: empty file name");
   EXPECT_EQ(error_of({"-savevm-on-exit", ""}), "popek: -savevm-on-exit: empty file name");
   EXPECT_EQ(error_of({"-loadvm", "a", "--lockstep"}), "popek: -loadvm and -savevm-* cannot be used with --lockstep");
+  EXPECT_EQ(error_of({"-loadvm", "a", "-icount", "rr=record,rrfile=" + files.path_for("rr.log")}),
+            "popek: -loadvm cannot be used with -icount rr=record|replay (a recording starts at power-on)");
 }
 
 TEST_F(SnapshotOptions, SavingADiskWrittenInPlaceIsRefusedUpFront) {
