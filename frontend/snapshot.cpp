@@ -676,6 +676,7 @@ void Machine::load_snapshot(const std::string& path) {
   cpu_.flush_code_cache();
   cpu_.update_watches();  // the guest's DR7 data breakpoints, as the loaded DRs say
   cpu_.debug_leave_block();
+  deferred_input_.clear();  // host input for the run that was left
   bus_.clear_stop();
   in_turn_ = in_turn;
   turn_until_ = turn_until;
