@@ -12,29 +12,14 @@
 ;                   PHYS(1) + 0x10
 
 %include "lib/mb32.inc"
+%include "lib/timer.inc"
 %include "lib/paging.inc"
 
 global bump, store_watched, after_loop, counter, watched, ticks
 
 test_main:
         PRINT   "gdb_target: start", 10
-        SETIDT  0x20, timer_irq, KCODE, GATE_INT0
-        mov     al, 0x11                ; PIC: ICW1 (edge, cascade, ICW4 follows)
-        out     0x20, al
-        mov     al, 0x20                ; ICW2: IRQ0 is vector 20h
-        out     0x21, al
-        mov     al, 0x04                ; ICW3: slave on IRQ2
-        out     0x21, al
-        mov     al, 0x01                ; ICW4: 8086 mode
-        out     0x21, al
-        mov     al, 0xFE                ; only IRQ0 unmasked
-        out     0x21, al
-        mov     al, 0x34                ; PIT channel 0, lobyte/hibyte, mode 2
-        out     0x43, al
-        mov     al, 12                  ; 1193182 / 12: about 100 kHz
-        out     0x40, al
-        xor     al, al
-        out     0x40, al
+        TIMER_INIT timer_irq, 12             ; about 100 kHz
         call    pg_init
         call    pg_on
         SETPTE  0, PHYS(1) | PTE_PUW

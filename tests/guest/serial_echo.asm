@@ -7,27 +7,12 @@
 ; and compares.
 
 %include "lib/mb32.inc"
+%include "lib/timer.inc"
 
 COM1    equ     0x3F8
 
 test_main:
-        SETIDT  0x20, timer_irq, KCODE, GATE_INT0
-        mov     al, 0x11                ; PIC: ICW1 (edge, cascade, ICW4 follows)
-        out     0x20, al
-        mov     al, 0x20                ; ICW2: IRQ0 is vector 20h
-        out     0x21, al
-        mov     al, 0x04                ; ICW3: slave on IRQ2
-        out     0x21, al
-        mov     al, 0x01                ; ICW4: 8086 mode
-        out     0x21, al
-        mov     al, 0xFE                ; only IRQ0 unmasked
-        out     0x21, al
-        mov     al, 0x34                ; PIT channel 0, lobyte/hibyte, mode 2
-        out     0x43, al
-        mov     al, 0xA9                ; 1193182 / 1000 = 1193 = 04A9h
-        out     0x40, al
-        mov     al, 0x04
-        out     0x40, al
+        TIMER_INIT timer_irq, 1193           ; 1 kHz
         ; COM1: 115200 8N1, FIFO on
         mov     dx, COM1 + 3
         mov     al, 0x80
