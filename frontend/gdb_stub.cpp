@@ -321,6 +321,9 @@ bool GdbStub::read_packet(std::string& out, bool& interrupt) {
     }
     if (n <= 0) return false;
     inbuf_.append(buf, static_cast<size_t>(n));
+    // A packet is at most PacketSize (4000) bytes, escaped: a client that sends far more
+    // without a checksum is not speaking the protocol.
+    if (inbuf_.size() > (1u << 20)) return false;
   }
 }
 

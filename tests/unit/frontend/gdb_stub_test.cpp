@@ -129,5 +129,30 @@ TEST_F(GdbPackets, MonitorCommandsPassThrough) {
   EXPECT_EQ(stub->handle("qRcmd,zz"), "E22");
 }
 
+
+// Whatever a client sends, the stub answers without crashing and leaves the machine
+// usable: random packets built from the commands' first letters and hex-ish arguments.
+TEST_F(GdbPackets, RandomPacketsGetAnAnswer) {
+  static const char* const kHeads[] = {"m", "M", "X", "g", "G", "p", "P", "Z0,", "Z2,", "z4,", "Z9,", "c", "s",
+                                       "C", "S", "vCont;", "qXfer:features:read:target.xml:", "qRcmd,", "H", "?",
+                                       "qSupported", "T", "vKill"};
+  static const char kChars[] = "0123456789abcdefABCDEF,:;=-xq}#$\x03 ";
+  uint64_t x = 0x9E3779B97F4A7C15ull;
+  auto next = [&x] {
+    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+    return x;
+  };
+  for (int i = 0; i < 20000; ++i) {
+    std::string p = kHeads[next() % (sizeof kHeads / sizeof kHeads[0])];
+    const size_t len = next() % 24;
+    for (size_t k = 0; k < len; ++k) p += kChars[next() % (sizeof kChars - 1)];
+    if (p == "vKill" || p.rfind("qRcmd,", 0) == 0) continue;  // would end the run / run commands
+    stub->handle(p);
+    machine->cpu().debug = {};
+    machine->cpu().update_watches();
+  }
+  EXPECT_EQ(stub->handle("?").substr(0, 3), "T05");
+}
+
 }  // namespace
 }  // namespace popek::frontend
