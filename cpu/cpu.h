@@ -281,12 +281,22 @@ class Cpu {
     // instruction (or the interrupt delivery) that made it. Call update_watches() after
     // changing them.
     std::vector<mmu::Mmu::Watch> watches;
-    enum class Stop : uint8_t { None, Step, Breakpoint, Watch };
+    // Reverse debugging's travels (frontend/gdb_stub.cpp): stop at every instruction
+    // boundary from this instruction count on.
+    uint64_t stop_from = UINT64_MAX;
+    enum class Stop : uint8_t { None, Step, Breakpoint, Watch, Position };
     Stop stop = Stop::None;
     uint32_t watch_hits = 0;  // at a Watch stop, bit i: watches[i] was hit
+    // At a Watch stop: the instruction count and linear EIP before the last instruction
+    // run, the one that made the access (or whose exception did).
+    uint64_t watch_icount = 0;
+    uint32_t watch_linear = 0;
   };
   Debug debug;
-  bool debug_on() const { return debug.single_step || !debug.watches.empty() || !debug.breakpoints.empty(); }
+  bool debug_on() const {
+    return debug.single_step || !debug.watches.empty() || !debug.breakpoints.empty() ||
+           debug.stop_from != UINT64_MAX;
+  }
   // The guest's own debugging (SDM vol. 3 ch. 17): EFLAGS.TF single-steps (a #DB trap
   // after each instruction), DR7 enables instruction breakpoints (a #DB fault before an
   // instruction at DR0-DR3, unless EFLAGS.RF) and data breakpoints (a #DB trap after the
@@ -303,6 +313,8 @@ class Cpu {
   // A debugger changed CS:EIP or the mode: the block stopped in the middle is left
   // (the next run() starts a block at the new CS:EIP).
   void debug_leave_block() { resume_ = {}; }
+  // A travel through history starts at a checkpoint: no boundary is passed as already seen.
+  void debug_forget_resume_point() { skip_icount_ = ~0ull; }
   // Stopped in the middle of a block (run() goes on with it first).
   bool in_block() const { return resume_.block != nullptr; }
 
@@ -396,6 +408,8 @@ class Cpu {
   // #DB trap after it (true when one was delivered: the block ends).
   bool guest_debug_before(const Insn& in);
   bool guest_debug_after(const Insn& in, bool tf, uint64_t icount_before);
+  uint64_t prev_icount_ = 0;      // before the last instruction interpreted while debugging
+  uint32_t prev_linear_ = 0;
   uint64_t step_icount_ = 0;      // single step origin
   uint32_t step_eip_ = 0;
   uint16_t step_cs_ = 0;

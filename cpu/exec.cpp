@@ -101,6 +101,10 @@ void Cpu::interpret(Block& b, size_t first) {
       return;
     }
     const Insn& in = b.insns[i];
+    if (debugging) {
+      prev_icount_ = s.icount;
+      prev_linear_ = s.seg[CS].base + s.eip;
+    }
     if (!guest) {
       if (!step(in)) break;
       continue;
@@ -117,6 +121,8 @@ void Cpu::interpret(Block& b, size_t first) {
     debug.watch_hits = mmu_.watch_hits & mine;
     mmu_.watch_hits &= ~mine;
     debug.stop = Debug::Stop::Watch;
+    debug.watch_icount = prev_icount_;
+    debug.watch_linear = prev_linear_;
   }
 }
 
@@ -196,6 +202,12 @@ bool Cpu::debug_stop_before() {
     debug.watch_hits = mmu_.watch_hits & mine;
     mmu_.watch_hits &= ~mine;
     debug.stop = Debug::Stop::Watch;
+    debug.watch_icount = prev_icount_;
+    debug.watch_linear = prev_linear_;
+    return true;
+  }
+  if (s.icount >= debug.stop_from && !(s.icount == skip_icount_ && s.seg[CS].base + s.eip == skip_linear_)) {
+    debug.stop = Debug::Stop::Position;
     return true;
   }
   if (debug.single_step &&

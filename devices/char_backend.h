@@ -69,6 +69,12 @@ class CharBackend {
   virtual ~CharBackend() = default;
   // One output byte from the guest.
   virtual void write(uint8_t byte) = 0;
+  // The guest's output, unless muted (a debugger's travel through history runs the guest
+  // again: what it printed then is not printed twice).
+  void put(uint8_t byte) {
+    if (!muted) write(byte);
+  }
+  bool muted = false;
   // Push buffered output to the host.
   virtual void flush() {}
   // Called once the machine's inputs are all read and checked, before the guest runs:

@@ -268,7 +268,7 @@ void Uart16550::io_write(uint16_t port, unsigned size, uint32_t value) {
         break;
       }
       if (loopback()) receive(v);
-      else backend_.write(v);
+      else backend_.put(v);
       // The byte left at once: THR is empty again.
       state.thr_pending = 1;
       break;

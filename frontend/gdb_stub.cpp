@@ -14,6 +14,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <optional>
 
 #include "frontend/machine.h"
 #include "frontend/monitor.h"
@@ -580,7 +581,9 @@ std::string GdbStub::handle(const std::string& p) {
       break;
   }
   if (p.rfind("qSupported", 0) == 0)
-    return "PacketSize=4000;qXfer:features:read+;QStartNoAckMode+;swbreak+;hwbreak+;vContSupported+";
+    return "PacketSize=4000;qXfer:features:read+;QStartNoAckMode+;swbreak+;hwbreak+;vContSupported+;"
+           "ReverseStep+;ReverseContinue+";
+  if (p == "bs" || p == "bc") return reverse(p == "bs");
   if (p == "QStartNoAckMode") {
     enter_no_ack_ = true;  // after this reply
     return "OK";
@@ -807,6 +810,167 @@ std::string GdbStub::monitor_command(const std::string& hex) {
   if (!out.empty()) send_packet("O" + hex_of(out));
   if (mon->quit_requested()) kill_ = true;
   return "OK";
+}
+
+// -------------------------------------------------------------- reverse debugging
+
+std::string GdbStub::reverse_refusal() const {
+  const MachineConfig& cfg = m_.config();
+  if (cfg.rr_mode != RrMode::Off) return "not while recording or replaying (-icount rr=...)";
+  auto live = [](const std::string& spec) { return spec == "stdio"; };
+  if (live(cfg.serial) || std::any_of(cfg.serial_extra.begin(), cfg.serial_extra.end(), live))
+    return "a serial port reads standard input, which a second run could not read again (use -serial file:PATH or none)";
+  for (const auto& d : m_.disks()) {
+    if (!d->snapshot() && !d->readonly())
+      return "the disk " + d->path() + " is written in place (use -snapshot or readonly=on)";
+  }
+  if (history_.empty()) return "no history yet";
+  return "";
+}
+
+void GdbStub::turn_start() {
+  if (fd_in_ < 0 && !stdio_) return;
+  if (!history_.empty() && history_.back().inputs != m_.host_inputs()) history_.clear();
+  const uint64_t now = m_.cpu().s.icount;
+  if (!history_.empty()) {
+    const uint64_t span = now - history_.front().icount;
+    if (now - history_.back().icount < std::max<uint64_t>(kMinInterval, span / 16)) return;
+  }
+  {
+    const MachineConfig& cfg = m_.config();
+    if (cfg.rr_mode != RrMode::Off) return;
+    for (const auto& d : m_.disks()) {
+      if (!d->snapshot() && !d->readonly()) return;
+    }
+  }
+  history_.push_back({now, m_.host_inputs(), m_.snapshot_image("checkpoint", false)});
+  // Thinning: drop the checkpoint (never the first or the last) closest to its
+  // predecessor, so that older history keeps fewer, wider-spaced checkpoints.
+  while (history_.size() > kMaxCheckpoints) {
+    size_t best = 1;
+    for (size_t i = 2; i + 1 < history_.size(); ++i) {
+      if (history_[i].icount - history_[i - 1].icount < history_[best].icount - history_[best - 1].icount) best = i;
+    }
+    history_.erase(history_.begin() + static_cast<std::ptrdiff_t>(best));
+  }
+}
+
+std::string GdbStub::reverse(bool step) {
+  const std::string why = reverse_refusal();
+  if (!why.empty()) {
+    send_packet("O" + hex_of("popek: reverse execution: " + why + "\n"));
+    return "E01";
+  }
+  cpu::Cpu& c = m_.cpu();
+  using Pos = std::pair<uint64_t, uint32_t>;  // (instruction count, linear EIP): a boundary
+  auto here = [&c]() -> Pos { return {c.s.icount, c.s.seg[cpu::CS].base + c.s.eip}; };
+  const std::vector<uint32_t> breaks = c.debug.breakpoints;
+  const std::vector<mmu::Mmu::Watch> watches = c.debug.watches;
+  auto start = [&](const Checkpoint& cp, uint64_t from, bool armed) {
+    m_.load_snapshot_image("checkpoint", cp.image, false);
+    c.debug = {};
+    if (armed) {
+      c.debug.breakpoints = breaks;
+      c.debug.watches = watches;
+    }
+    c.update_watches();
+    c.debug.stop_from = from;
+    c.debug_forget_resume_point();
+  };
+  // A boundary `to`, or with EIP kAnyEip the first boundary at its instruction count,
+  // reached (or passed).
+  constexpr uint32_t kAnyEip = 0xFFFFFFFFu;
+  auto reached = [](Pos p, Pos to) {
+    return p.first > to.first || (p.first == to.first && (to.second == kAnyEip || p.second == to.second));
+  };
+  // From a checkpoint, to the boundary `to` (which the run passes).
+  auto travel = [&](const Checkpoint& cp, Pos to) {
+    start(cp, to.first, false);
+    while (m_.run_to_debug_stop()) {
+      if (reached(here(), to)) break;
+      c.debug_resume();
+    }
+  };
+  auto finish = [&](const std::string& reply) {
+    c.debug.breakpoints = breaks;
+    c.debug.watches = watches;
+    c.debug.stop_from = UINT64_MAX;
+    c.update_watches();
+    return reply;
+  };
+  const Pos now = here();
+  // The checkpoints before the present: [0, j).
+  size_t j = 0;
+  while (j < history_.size() && history_[j].icount < now.first) ++j;
+  if (j == 0) {
+    travel(history_.front(), {history_.front().icount, kAnyEip});
+    c.debug.stop = cpu::Cpu::Debug::Stop::Step;
+    return finish("T05replaylog:begin;");
+  }
+  if (step) {
+    // The boundary just before the present: scan from the instruction count before it.
+    const Checkpoint& cp = history_[j - 1];
+    start(cp, now.first ? now.first - 1 : 0, false);
+    std::optional<Pos> prev;
+    while (m_.run_to_debug_stop()) {
+      const Pos p = here();
+      if (reached(p, now)) break;
+      prev = p;
+      c.debug_resume();
+    }
+    if (!prev) {
+      travel(history_.front(), {history_.front().icount, kAnyEip});
+      return finish("T05replaylog:begin;");
+    }
+    travel(cp, *prev);
+    c.debug.stop = cpu::Cpu::Debug::Stop::Step;
+    return finish("T05thread:01;");
+  }
+  // reverse-continue: the last breakpoint or watchpoint hit before the present, segment
+  // by segment from the newest checkpoint back.
+  Pos limit = now;
+  for (size_t k = j; k-- > 0;) {
+    const Checkpoint& cp = history_[k];
+    start(cp, limit.first, true);
+    struct Hit {
+      Pos at;
+      std::string reason;
+    };
+    std::optional<Hit> last;
+    while (m_.run_to_debug_stop()) {
+      const Pos p = here();
+      const auto stop = c.debug.stop;
+      if (reached(p, limit)) break;
+      if (stop == cpu::Cpu::Debug::Stop::Breakpoint) {
+        {
+          bool sw = std::find(sw_breaks_.begin(), sw_breaks_.end(), p.second) != sw_breaks_.end();
+          last = Hit{p, sw ? "swbreak:;" : "hwbreak:;"};
+        }
+      } else if (stop == cpu::Cpu::Debug::Stop::Watch) {
+        const Pos w{c.debug.watch_icount, c.debug.watch_linear};
+        for (size_t i = 0; i < watches_.size(); ++i) {
+          if (!(c.debug.watch_hits & (1u << i))) continue;
+          const char* what = watches_[i].kind == mmu::Mmu::kWatchWrite  ? "watch"
+                             : watches_[i].kind == mmu::Mmu::kWatchRead ? "rwatch"
+                                                                        : "awatch";
+          char r[48];
+          snprintf(r, sizeof r, "%s:%x;", what, watches_[i].addr);
+          last = Hit{w, r};
+          break;
+        }
+      }
+      c.debug_resume();
+    }
+    if (last) {
+      travel(cp, last->at);
+      c.debug.stop = cpu::Cpu::Debug::Stop::Breakpoint;
+      return finish("T05thread:01;" + last->reason);
+    }
+    limit = {cp.icount, kAnyEip};  // the older segment ends where this one began
+  }
+  travel(history_.front(), {history_.front().icount, kAnyEip});
+  c.debug.stop = cpu::Cpu::Debug::Stop::Step;
+  return finish("T05replaylog:begin;");
 }
 
 }  // namespace popek::frontend

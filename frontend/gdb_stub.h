@@ -53,6 +53,9 @@ class GdbStub {
   void stopped();
   // The run ended with `status` (the process's exit status): tell gdb and close.
   void finished(int status);
+  // At each turn start of the run loop (between two blocks): reverse debugging takes its
+  // checkpoints here, at intervals that grow with the length of the history.
+  void turn_start();
   // gdb asked to kill the guest (k, vKill): the run must end.
   bool kill_requested() const { return kill_; }
 
@@ -77,7 +80,22 @@ class GdbStub {
   bool write_memory(uint32_t addr, const std::vector<uint8_t>& bytes);
   std::string insert(bool add, const std::string& args);
   std::string monitor_command(const std::string& hex);
+  // Reverse debugging: "" when history can be retraced, else why not.
+  std::string reverse_refusal() const;
+  // bs (step) and bc (continue): the stop reply.
+  std::string reverse(bool step);
 
+  // Checkpoints of this run in memory (Machine::snapshot_image without a header), oldest
+  // first: history starts at the first, taken when a debugger is connected, and starts
+  // again after any host input (which re-running could not give again).
+  struct Checkpoint {
+    uint64_t icount = 0;
+    uint64_t inputs = 0;  // Machine::host_inputs() when taken
+    std::vector<uint8_t> image;
+  };
+  std::vector<Checkpoint> history_;
+  static constexpr size_t kMaxCheckpoints = 24;
+  static constexpr uint64_t kMinInterval = 1'000'000;
   Machine& m_;
   int listen_fd_ = -1;
   int fd_in_ = -1, fd_out_ = -1;  // the connection (both 0/1 for stdio)

@@ -315,8 +315,33 @@ std::optional<Machine::RunStep> Machine::look_at_host() {
   return std::nullopt;
 }
 
+bool Machine::run_to_debug_stop() {
+  traveling_ = true;
+  std::vector<devices::CharBackend*> outs = {serial_out_.get(), debugcon_out_.get()};
+  for (auto& b : serial_extra_out_) outs.push_back(b.get());
+  for (devices::CharBackend* b : outs) {
+    if (b) b->muted = true;
+  }
+  bool stopped = false;
+  for (;;) {
+    const RunStep r = run_step(kSlice);
+    if (cpu_.debug.stop != cpu::Cpu::Debug::Stop::None) {
+      stopped = true;
+      break;
+    }
+    if (r.done) break;
+  }
+  for (devices::CharBackend* b : outs) {
+    if (b) b->muted = false;
+  }
+  traveling_ = false;
+  return stopped;
+}
+
 Machine::RunStep Machine::run_step(uint64_t max_instructions) {
-  if (auto r = look_at_host()) return *r;
+  if (!traveling_) {
+    if (auto r = look_at_host()) return *r;
+  }
   if (!deferred_input_.empty() && !cpu_.in_block()) {
     std::vector<std::function<void()>> inputs;
     inputs.swap(deferred_input_);
@@ -331,6 +356,7 @@ Machine::RunStep Machine::run_step(uint64_t max_instructions) {
     host_start_ = std::chrono::steady_clock::now();
   }
   if (!in_turn_) {
+    if (gdb && !traveling_) gdb->turn_start();  // reverse debugging's checkpoints
     if (auto r = snapshot_at_turn_start()) return *r;
     if (rr_) {
       if (auto r = rr_->turn_start(*this)) return finished(r->status, r->message, r->host);
@@ -350,7 +376,7 @@ Machine::RunStep Machine::run_step(uint64_t max_instructions) {
                              ? cpu_.s.icount + budget
                              : turn_until_;
   if (rr_) until = std::min(until, rr_->stop_at(cpu_.s.icount));  // replay: where input enters
-  cpu_.host_attention = host ? &host->wanted : nullptr;
+  cpu_.host_attention = host && !traveling_ ? &host->wanted : nullptr;
   cpu::Cpu::RunExit why;
   for (;;) {
     why = cpu_.run(until);
@@ -364,6 +390,7 @@ Machine::RunStep Machine::run_step(uint64_t max_instructions) {
   }
   if (why == cpu::Cpu::RunExit::Debug) {
     // A breakpoint, watchpoint or single step: the turn goes on once the debugger resumes.
+    if (traveling_) return {};  // run_to_debug_stop looks at the stop
     if (gdb) gdb->stopped();
     else cpu_.debug_resume();
     if (gdb && gdb->kill_requested()) return finished(0, {}, true);
@@ -419,6 +446,7 @@ bool Machine::input_key(const devices::KeyCodes& key, bool down) {
     deferred_input_.push_back([this, &key, down] { input_key(key, down); });
     return true;
   }
+  ++host_inputs_;
   if (rr_ && !rr_->host_key(*this, key, down, in_turn_)) return true;
   return devices::send_key(*kbc_, key, down);
 }
@@ -428,6 +456,7 @@ void Machine::input_mouse(int dx, int dy, int dz, unsigned buttons) {
     deferred_input_.push_back([=, this] { input_mouse(dx, dy, dz, buttons); });
     return;
   }
+  ++host_inputs_;
   if (rr_ && !rr_->host_mouse(*this, dx, dy, dz, buttons, in_turn_)) return;
   kbc_->mouse_event(dx, dy, dz, buttons);
 }
@@ -437,6 +466,7 @@ void Machine::input_reset(const std::string& why) {
     deferred_input_.push_back([this, why] { input_reset(why); });
     return;
   }
+  ++host_inputs_;
   if (rr_ && !rr_->host_reset(*this, why, in_turn_)) return;
   bus_.request_stop(bus::StopReason::Reset, 0, why);
 }

@@ -172,12 +172,26 @@ class Machine {
   // virtual clock. Two runs that agree on it agree on everything the guest can see.
   uint64_t state_hash();
 
+  // Reverse debugging (the gdb stub): run on without looking at the host and with the
+  // guest's output muted, until the CPU stops for the debugger (true; the stop is in
+  // cpu().debug.stop) or the run ends (false).
+  bool run_to_debug_stop();
+  // Whether every input the guest can get from the host is absent (no serial port or
+  // debug console reads a live source; the monitor and displays count as input when
+  // used, see GdbStub): then re-running from a checkpoint retraces the run exactly.
+  uint64_t host_inputs() const { return host_inputs_; }
+
   // Snapshots (frontend/snapshot.h; defined in snapshot.cpp): the whole machine to one
   // file and back. Between two blocks only: before run(), at a turn's start, when the
   // host is looked at, after run(). Both throw SnapshotError (one line naming the file and
   // what is wrong); a failed load leaves the machine as it was.
   void save_snapshot(const std::string& path);
   void load_snapshot(const std::string& path);
+  // The same in memory: a snapshot file's bytes (`header`: with the configuration and
+  // image hashes a file needs; without, for checkpoints of this very run). `name` names
+  // the image in errors.
+  std::vector<uint8_t> snapshot_image(const std::string& name, bool header);
+  void load_snapshot_image(const std::string& name, const std::vector<uint8_t>& image, bool header);
 
  private:
   // -savevm-at: save at the first turn start at or after the instruction count.
@@ -193,6 +207,8 @@ class Machine {
   // Look at the host if it asked for attention; a RunStep when the run must end.
   std::optional<RunStep> look_at_host();
 
+  bool traveling_ = false;     // run_to_debug_stop is running
+  uint64_t host_inputs_ = 0;   // keys, mouse events and resets from the host so far
   // Host input that came while a debugger held the CPU inside a block (input_*).
   std::vector<std::function<void()>> deferred_input_;
   MachineConfig cfg_;

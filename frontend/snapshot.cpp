@@ -435,8 +435,12 @@ void Machine::save_snapshot(const std::string& path) {
                           " is written in place, so a snapshot could not restore it; "
                           "run with -snapshot or make the drive readonly=on");
   }
+  write_file_atomically(path, snapshot_image(path, true));
+}
+
+std::vector<uint8_t> Machine::snapshot_image(const std::string& path, bool header) {
   std::vector<Section> secs;
-  {
+  if (header) {
     Header h = machine_header(*this, vga_rom_path_);
     h.emplace_back("note.engine", cfg_.engine == Engine::Jit ? "jit" : "interp");
     h.emplace_back("note.icount", std::to_string(cpu_.s.icount));
@@ -504,7 +508,7 @@ void Machine::save_snapshot(const std::string& path) {
     }
     secs.push_back({"disk." + std::to_string(cfg_.drives[i].index), kDiskVersion, std::move(o.buf())});
   }
-  write_file_atomically(path, encode_file(secs));
+  return encode_file(secs);
 }
 
 void Machine::load_snapshot(const std::string& path) {
@@ -512,7 +516,11 @@ void Machine::load_snapshot(const std::string& path) {
   // that run: a machine that jumps elsewhere would be neither.
   if (rr_)
     throw SnapshotError(path + ": cannot load a snapshot while recording or replaying (-icount rr=...)");
-  const std::vector<Section> secs = decode_file(path, read_whole_file(path));
+  load_snapshot_image(path, read_whole_file(path), true);
+}
+
+void Machine::load_snapshot_image(const std::string& path, const std::vector<uint8_t>& image, bool header) {
+  const std::vector<Section> secs = decode_file(path, image);
   std::map<std::string, const Section*> by_name;
   for (const Section& s : secs) by_name[s.name] = &s;
   auto need = [&](const std::string& name) -> const Section& {
@@ -522,9 +530,11 @@ void Machine::load_snapshot(const std::string& path) {
   };
 
   // Check everything before changing anything.
-  const std::string mismatch =
-      header_mismatch(decode_header(path, need("header")), machine_header(*this, vga_rom_path_), cfg_);
-  if (!mismatch.empty()) throw SnapshotError(path + ": " + mismatch);
+  if (header) {
+    const std::string mismatch =
+        header_mismatch(decode_header(path, need("header")), machine_header(*this, vga_rom_path_), cfg_);
+    if (!mismatch.empty()) throw SnapshotError(path + ": " + mismatch);
+  }
   std::set<std::string> known = {"header", "cpu", "ram", "bus", "clock", "run"};
 
   const Section& cpu_sec = need("cpu");
