@@ -293,9 +293,12 @@ class Cpu {
     uint32_t watch_linear = 0;
   };
   Debug debug;
+  // A travel runs at full speed (the JIT) until this close to its stop_from, then on the
+  // interpreter with the checks: more than any block retires.
+  static constexpr uint64_t kDebugNear = 1u << 16;
   bool debug_on() const {
     return debug.single_step || !debug.watches.empty() || !debug.breakpoints.empty() ||
-           debug.stop_from != UINT64_MAX;
+           (debug.stop_from != UINT64_MAX && s.icount + kDebugNear >= debug.stop_from);
   }
   // The guest's own debugging (SDM vol. 3 ch. 17): EFLAGS.TF single-steps (a #DB trap
   // after each instruction), DR7 enables instruction breakpoints (a #DB fault before an

@@ -834,7 +834,7 @@ void GdbStub::turn_start() {
   const uint64_t now = m_.cpu().s.icount;
   if (!history_.empty()) {
     const uint64_t span = now - history_.front().icount;
-    if (now - history_.back().icount < std::max<uint64_t>(kMinInterval, span / 16)) return;
+    if (now - history_.back().icount < std::max<uint64_t>(kMinInterval, span / 64)) return;
   }
   {
     const MachineConfig& cfg = m_.config();
@@ -844,12 +844,16 @@ void GdbStub::turn_start() {
     }
   }
   history_.push_back({now, m_.host_inputs(), m_.snapshot_image("checkpoint", false)});
-  // Thinning: drop the checkpoint (never the first or the last) closest to its
-  // predecessor, so that older history keeps fewer, wider-spaced checkpoints.
+  // Thinning: drop the checkpoint (never the first or the last) whose gap to its
+  // predecessor is smallest for its age, so that checkpoints stay dense near the present
+  // (where reverse steps go) and spread out into the past.
   while (history_.size() > kMaxCheckpoints) {
     size_t best = 1;
-    for (size_t i = 2; i + 1 < history_.size(); ++i) {
-      if (history_[i].icount - history_[i - 1].icount < history_[best].icount - history_[best - 1].icount) best = i;
+    double best_score = 0;
+    for (size_t i = 1; i + 1 < history_.size(); ++i) {
+      const double gap = static_cast<double>(history_[i].icount - history_[i - 1].icount);
+      const double age = static_cast<double>(now - history_[i].icount) + 1;
+      if (i == 1 || gap / age < best_score) best = i, best_score = gap / age;
     }
     history_.erase(history_.begin() + static_cast<std::ptrdiff_t>(best));
   }

@@ -376,6 +376,9 @@ Machine::RunStep Machine::run_step(uint64_t max_instructions) {
                              ? cpu_.s.icount + budget
                              : turn_until_;
   if (rr_) until = std::min(until, rr_->stop_at(cpu_.s.icount));  // replay: where input enters
+  // A debugger's travel: translated code runs up to near the place, the checks from there.
+  if (const uint64_t from = cpu_.debug.stop_from; from != UINT64_MAX && cpu_.s.icount + cpu::Cpu::kDebugNear < from)
+    until = std::min(until, from - cpu::Cpu::kDebugNear);
   cpu_.host_attention = host && !traveling_ ? &host->wanted : nullptr;
   cpu::Cpu::RunExit why;
   for (;;) {
