@@ -40,6 +40,10 @@ TEST_F(GdbPackets, OffersWhatGdbNeeds) {
   EXPECT_EQ(stub->handle("qsThreadInfo"), "l");
   EXPECT_EQ(stub->handle("?"), "T05thread:01;");
   EXPECT_EQ(stub->handle("qNoSuchThing"), "") << "unknown requests get the empty reply";
+  EXPECT_NE(s.find("ReverseStep+;ReverseContinue+"), std::string::npos) << s;
+  // No client, so no checkpoint was ever taken: reverse execution is refused, not faked.
+  EXPECT_EQ(stub->handle("bs"), "E01");
+  EXPECT_EQ(stub->handle("bc"), "E01");
 }
 
 TEST_F(GdbPackets, TargetDescriptionInPieces) {
