@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -830,12 +831,6 @@ std::string GdbStub::reverse_refusal() const {
 
 void GdbStub::turn_start() {
   if (fd_in_ < 0 && !stdio_) return;
-  if (!history_.empty() && history_.back().inputs != m_.host_inputs()) history_.clear();
-  const uint64_t now = m_.cpu().s.icount;
-  if (!history_.empty()) {
-    const uint64_t span = now - history_.front().icount;
-    if (now - history_.back().icount < std::max<uint64_t>(kMinInterval, span / 64)) return;
-  }
   {
     const MachineConfig& cfg = m_.config();
     if (cfg.rr_mode != RrMode::Off) return;
@@ -843,16 +838,40 @@ void GdbStub::turn_start() {
       if (!d->snapshot() && !d->readonly()) return;
     }
   }
-  history_.push_back({now, m_.host_inputs(), m_.snapshot_image("checkpoint", false)});
+  const uint64_t now = m_.cpu().s.icount;
+  const uint64_t from = m_.cpu().debug.stop_from;
+  if (m_.traveling()) {
+    // On the way to a place in history: a checkpoint just before it makes the next reverse
+    // step from there short (history is the same run, so it slots in between).
+    if (from == UINT64_MAX || now + kNearPlace < from) return;
+    auto it = std::upper_bound(history_.begin(), history_.end(), now,
+                               [](uint64_t v, const Checkpoint& c) { return v < c.icount; });
+    if (it != history_.begin() && now - std::prev(it)->icount < kMinInterval) return;
+    history_.insert(it, {now, m_.host_inputs(), m_.snapshot_image("checkpoint", false)});
+  } else {
+    if (!history_.empty() && history_.back().inputs != m_.host_inputs()) history_.clear();
+    if (!history_.empty()) {
+      const uint64_t span = now - history_.front().icount;
+      if (now - history_.back().icount < std::max<uint64_t>(kMinInterval, span / 64)) return;
+    }
+    // At most a tenth of the host's time goes into checkpoints (when they are taken
+    // changes nothing the guest sees, only how far a travel has to go).
+    const auto t0 = std::chrono::steady_clock::now();
+    if (!history_.empty() && t0 - last_checkpoint_end_ < 10 * last_checkpoint_cost_) return;
+    history_.push_back({now, m_.host_inputs(), m_.snapshot_image("checkpoint", false)});
+    last_checkpoint_end_ = std::chrono::steady_clock::now();
+    last_checkpoint_cost_ = last_checkpoint_end_ - t0;
+  }
   // Thinning: drop the checkpoint (never the first or the last) whose gap to its
   // predecessor is smallest for its age, so that checkpoints stay dense near the present
   // (where reverse steps go) and spread out into the past.
+  const uint64_t present = history_.back().icount;
   while (history_.size() > kMaxCheckpoints) {
     size_t best = 1;
     double best_score = 0;
     for (size_t i = 1; i + 1 < history_.size(); ++i) {
       const double gap = static_cast<double>(history_[i].icount - history_[i - 1].icount);
-      const double age = static_cast<double>(now - history_[i].icount) + 1;
+      const double age = static_cast<double>(present - history_[i].icount) + 1;
       if (i == 1 || gap / age < best_score) best = i, best_score = gap / age;
     }
     history_.erase(history_.begin() + static_cast<std::ptrdiff_t>(best));

@@ -16,6 +16,7 @@
 // the stub serves gdb's requests and nothing else runs.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <stdexcept>
@@ -94,8 +95,11 @@ class GdbStub {
     std::vector<uint8_t> image;
   };
   std::vector<Checkpoint> history_;
+  std::chrono::steady_clock::time_point last_checkpoint_end_;
+  std::chrono::steady_clock::duration last_checkpoint_cost_{};
   static constexpr size_t kMaxCheckpoints = 24;
   static constexpr uint64_t kMinInterval = 1'000'000;
+  static constexpr uint64_t kNearPlace = 1u << 22;  // a travel checkpoints this close to its place
   Machine& m_;
   int listen_fd_ = -1;
   int fd_in_ = -1, fd_out_ = -1;  // the connection (both 0/1 for stdio)

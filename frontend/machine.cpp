@@ -356,7 +356,7 @@ Machine::RunStep Machine::run_step(uint64_t max_instructions) {
     host_start_ = std::chrono::steady_clock::now();
   }
   if (!in_turn_) {
-    if (gdb && !traveling_) gdb->turn_start();  // reverse debugging's checkpoints
+    if (gdb) gdb->turn_start();  // reverse debugging's checkpoints
     if (auto r = snapshot_at_turn_start()) return *r;
     if (rr_) {
       if (auto r = rr_->turn_start(*this)) return finished(r->status, r->message, r->host);

@@ -176,6 +176,7 @@ class Machine {
   // guest's output muted, until the CPU stops for the debugger (true; the stop is in
   // cpu().debug.stop) or the run ends (false).
   bool run_to_debug_stop();
+  bool traveling() const { return traveling_; }
   // Whether every input the guest can get from the host is absent (no serial port or
   // debug console reads a live source; the monitor and displays count as input when
   // used, see GdbStub): then re-running from a checkpoint retraces the run exactly.
