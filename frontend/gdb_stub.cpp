@@ -485,6 +485,9 @@ void GdbStub::sync_breakpoints() {
 
 std::string GdbStub::handle(const std::string& p) {
   if (p.empty()) return "";
+  // A debugger's write makes a run of its own: re-running from a checkpoint would not
+  // repeat it, so history starts again.
+  if (p[0] == 'G' || p[0] == 'P' || p[0] == 'M' || p[0] == 'X') history_.clear();
   cpu::Cpu& c = m_.cpu();
   switch (p[0]) {
     case '?':
@@ -850,6 +853,8 @@ void GdbStub::turn_start() {
     history_.insert(it, {now, m_.host_inputs(), m_.snapshot_image("checkpoint", false)});
   } else {
     if (!history_.empty() && history_.back().inputs != m_.host_inputs()) history_.clear();
+    // Going forward again through history already checkpointed (after a travel back).
+    if (!history_.empty() && now <= history_.back().icount) return;
     if (!history_.empty()) {
       const uint64_t span = now - history_.front().icount;
       if (now - history_.back().icount < std::max<uint64_t>(kMinInterval, span / 64)) return;
