@@ -222,7 +222,7 @@ void BlockCache::free_graveyard() {
 }
 
 void BlockCache::drop_translations() {
-  ++generation;
+  ++host_generation;
   if (!cpu_.runner) return;
   for (auto& [k, b] : blocks_) {
     if (b->host_code) cpu_.runner->release(*b);

@@ -75,6 +75,9 @@ class BlockCache {
   // Changes whenever blocks may have been dropped (invalidation or flush): caches of
   // Block pointers outside this class compare it.
   uint64_t generation = 0;
+  // Changes whenever host code was dropped while the blocks stayed (drop_translations):
+  // caches of host code compare it with `generation`.
+  uint64_t host_generation = 0;
 
  private:
   static size_t front_index(uint32_t phys) { return (phys ^ (phys >> 12)) & (kFrontSize - 1); }

@@ -270,6 +270,14 @@ class Cpu {
   // of a block if need be. The next run() goes on with the rest of that block before
   // anything else (no interrupt is taken inside a block, stopped or not), so a debugged
   // guest executes exactly what it executes undebugged, at the same counts.
+  //
+  // With `debug.coarse`, breakpoints and watches are checked per block instead, and blocks
+  // run as translated code: a block holding a breakpoint runs on the interpreter with the
+  // checks (so breakpoint stops are exact), any other block as host code, and a watched
+  // access made by host code stops the CPU at the end of its block (a Watch stop with
+  // `watch_coarse`: `watch_icount` is the count of the first instruction that made such
+  // an access, and the stop's own count is no earlier than the last one's). Reverse
+  // execution scans history this way and looks closer where a watch was hit.
   struct Debug {
     // Linear addresses: stop before executing an instruction that starts there (gdb's
     // Z0/Z1; checked against EIP, no byte of guest memory is changed).
@@ -291,13 +299,18 @@ class Cpu {
     // run, the one that made the access (or whose exception did).
     uint64_t watch_icount = 0;
     uint32_t watch_linear = 0;
+    bool coarse = false;        // checks per block (above); call debug_changed() after setting
+    bool watch_coarse = false;  // at a Watch stop: watch_icount is per block, watch_linear 0
+    // While coarse: the count of the first watched access made by host code since the
+    // last Watch stop (the JIT's helpers set it), or UINT64_MAX.
+    uint64_t coarse_hit = UINT64_MAX;
   };
   Debug debug;
   // A travel runs at full speed (the JIT) until this close to its stop_from, then on the
   // interpreter with the checks: more than any block retires.
   static constexpr uint64_t kDebugNear = 1u << 16;
   bool debug_on() const {
-    return debug.single_step || !debug.watches.empty() || !debug.breakpoints.empty() ||
+    return debug.single_step || (!debug.coarse && (!debug.watches.empty() || !debug.breakpoints.empty())) ||
            (debug.stop_from != UINT64_MAX && s.icount + kDebugNear >= debug.stop_from);
   }
   // The guest's own debugging (SDM vol. 3 ch. 17): EFLAGS.TF single-steps (a #DB trap
@@ -316,6 +329,18 @@ class Cpu {
   // A debugger changed CS:EIP or the mode: the block stopped in the middle is left
   // (the next run() starts a block at the new CS:EIP).
   void debug_leave_block() { resume_ = {}; }
+  // With debug.coarse: whether a breakpoint lies in the `length` bytes from `linear` (the
+  // block there then runs on the interpreter, and no chain of translated code enters it).
+  bool breakpoint_within(uint32_t linear, uint32_t length) const {
+    for (uint32_t bp : debug.breakpoints) {
+      if (bp - linear < length) return true;
+    }
+    return false;
+  }
+  // After debug.breakpoints or debug.coarse changed: with coarse checks, translated code
+  // is dropped so that no jump patched between two blocks enters one that now holds a
+  // breakpoint (while they are set, such jumps are not patched).
+  void debug_changed();
   // A travel through history starts at a checkpoint: no boundary is passed as already seen.
   void debug_forget_resume_point() { skip_icount_ = ~0ull; }
   // Stopped in the middle of a block (run() goes on with it first).
@@ -394,8 +419,9 @@ class Cpu {
   Status page_fault(const mmu::PageFault& f);
   void exec_block();
   // Interpret b's instructions from `first` on (debug checks included when debugging).
-  void interpret(Block& b, size_t first);
+  void interpret(Block& b, size_t first, bool checks);
   bool debug_stop_before();
+  bool coarse_watch_stop();
   // A block stopped in the middle by the debugger: where it goes on.
   struct Resume {
     Block* block = nullptr;

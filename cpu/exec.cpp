@@ -81,18 +81,19 @@ void Cpu::exec_block() {
   smc_hit_ = false;
   tracing_ = tracing;
   eip_mask_ = mode == CodeMode::Prot32 ? 0xFFFFFFFFu : 0xFFFFu;
-  if (runner && !tracing && !debug_on() && !guest_debug_on() && runner->run(*this, *b)) {
-    // ran as host code
+  const bool checks = debug_on() || (debug.coarse && (!debug.watches.empty() || !debug.breakpoints.empty()));
+  const bool exact = debug_on() || (debug.coarse && breakpoint_within(linear, b->length));
+  if (runner && !tracing && !exact && !guest_debug_on() && runner->run(*this, *b)) {
+    coarse_watch_stop();  // ran as host code
   } else {
-    interpret(*b, 0);
+    interpret(*b, 0, checks);
   }
   current = nullptr;
   if (!smc_hit_) last_block.block = b;  // else it may be in the graveyard, freed below
   blocks_->collect_garbage();
 }
 
-void Cpu::interpret(Block& b, size_t first) {
-  const bool debugging = debug_on();
+void Cpu::interpret(Block& b, size_t first, bool debugging) {
   const bool guest = guest_debug_on();
   const uint32_t mine = static_cast<uint32_t>((1ull << debug.watches.size()) - 1);
   for (size_t i = first; i < b.insns.size(); ++i) {
@@ -121,6 +122,7 @@ void Cpu::interpret(Block& b, size_t first) {
     debug.watch_hits = mmu_.watch_hits & mine;
     mmu_.watch_hits &= ~mine;
     debug.stop = Debug::Stop::Watch;
+    debug.watch_coarse = false;
     debug.watch_icount = prev_icount_;
     debug.watch_linear = prev_linear_;
   }
@@ -202,6 +204,7 @@ bool Cpu::debug_stop_before() {
     debug.watch_hits = mmu_.watch_hits & mine;
     mmu_.watch_hits &= ~mine;
     debug.stop = Debug::Stop::Watch;
+    debug.watch_coarse = false;
     debug.watch_icount = prev_icount_;
     debug.watch_linear = prev_linear_;
     return true;
@@ -227,6 +230,25 @@ bool Cpu::debug_stop_before() {
     }
   }
   return false;
+}
+
+// With coarse checks, outside the interpreter's exact ones: a watched access since the
+// last look (by host code, or by an interrupt's delivery) is a Watch stop per block.
+bool Cpu::coarse_watch_stop() {
+  const uint32_t mine = static_cast<uint32_t>((1ull << debug.watches.size()) - 1);
+  if (!debug.coarse || debug_on() || !(mmu_.watch_hits & mine)) return false;
+  debug.watch_hits = mmu_.watch_hits & mine;
+  mmu_.watch_hits &= ~mine;
+  debug.stop = Debug::Stop::Watch;
+  debug.watch_coarse = true;
+  debug.watch_icount = std::min(debug.coarse_hit, s.icount);
+  debug.watch_linear = 0;
+  debug.coarse_hit = UINT64_MAX;
+  return true;
+}
+
+void Cpu::debug_changed() {
+  if (debug.coarse && blocks_) blocks_->drop_translations();
 }
 
 void Cpu::debug_resume() {
@@ -291,7 +313,7 @@ bool Cpu::step(const Insn& in) {
 }
 
 Block* Cpu::find_block(uint32_t phys, CodeMode mode) { return blocks_->find(phys, mode); }
-uint64_t Cpu::code_generation() const { return blocks_->generation; }
+uint64_t Cpu::code_generation() const { return blocks_->generation + blocks_->host_generation; }
 
 Cpu::RunExit Cpu::run(uint64_t until) {
   run_until = until;
@@ -303,7 +325,7 @@ Cpu::RunExit Cpu::run(uint64_t until) {
       resume_ = {};
       if (r.generation == blocks_->generation) {
         current = nullptr;
-        interpret(*r.block, r.index);
+        interpret(*r.block, r.index, true);
         current = nullptr;
         if (!smc_hit_) last_block.block = r.block;
         blocks_->collect_garbage();
@@ -314,6 +336,7 @@ Cpu::RunExit Cpu::run(uint64_t until) {
     }
     if (s.exc.pending) {  // a chain of deliveries the host interrupted: it goes on first
       deliver_pending_exception();
+      if (coarse_watch_stop()) return RunExit::Debug;
       continue;
     }
     if (intr_ && !s.irq_shadow && (s.eflags & flag::IF)) {
@@ -323,6 +346,7 @@ Cpu::RunExit Cpu::run(uint64_t until) {
         if (interrupt(static_cast<uint8_t>(v), IntSource::External, false, 0, s.eip) == Status::Fault) {
           deliver_pending_exception();
         }
+        if (coarse_watch_stop()) return RunExit::Debug;
         continue;
       }
     }

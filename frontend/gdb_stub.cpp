@@ -442,29 +442,36 @@ std::string GdbStub::stop_reply() const {
   const cpu::Cpu& c = m_.cpu();
   if (stop_signal_ != 5) return r;
   switch (c.debug.stop) {
-    case cpu::Cpu::Debug::Stop::Breakpoint: {
-      const uint32_t linear = c.s.seg[cpu::CS].base + c.s.eip;
-      bool sw = false;
-      for (uint32_t a : sw_breaks_) sw |= a == linear;
-      r += sw ? "swbreak:;" : "hwbreak:;";
+    case cpu::Cpu::Debug::Stop::Breakpoint:
+      r += break_reason(c.s.seg[cpu::CS].base + c.s.eip);
       break;
-    }
     case cpu::Cpu::Debug::Stop::Watch:
-      for (size_t i = 0; i < watches_.size(); ++i) {
-        if (!(c.debug.watch_hits & (1u << i))) continue;
-        const char* what = watches_[i].kind == mmu::Mmu::kWatchWrite  ? "watch"
-                           : watches_[i].kind == mmu::Mmu::kWatchRead ? "rwatch"
-                                                                      : "awatch";
-        char w[48];
-        snprintf(w, sizeof w, "%s:%x;", what, watches_[i].addr);
-        r += w;
-        break;
-      }
+      r += watch_reason(c.debug.watch_hits);
       break;
     default:
       break;
   }
   return r;
+}
+
+// A stop reply's reason for a breakpoint at `linear`.
+std::string GdbStub::break_reason(uint32_t linear) const {
+  const bool sw = std::find(sw_breaks_.begin(), sw_breaks_.end(), linear) != sw_breaks_.end();
+  return sw ? "swbreak:;" : "hwbreak:;";
+}
+
+// A stop reply's reason for a Watch stop: the first watchpoint hit (bit i: watches_[i]).
+std::string GdbStub::watch_reason(uint32_t hits) const {
+  for (size_t i = 0; i < watches_.size(); ++i) {
+    if (!(hits & (1u << i))) continue;
+    const char* what = watches_[i].kind == mmu::Mmu::kWatchWrite  ? "watch"
+                       : watches_[i].kind == mmu::Mmu::kWatchRead ? "rwatch"
+                                                                  : "awatch";
+    char w[48];
+    snprintf(w, sizeof w, "%s:%x;", what, watches_[i].addr);
+    return w;
+  }
+  return "";
 }
 
 void GdbStub::resume(bool step) {
@@ -478,6 +485,10 @@ void GdbStub::sync_breakpoints() {
   d.breakpoints.insert(d.breakpoints.end(), hw_breaks_.begin(), hw_breaks_.end());
   d.watches.clear();
   for (const WatchSpec& s : watches_) d.watches.push_back({s.addr, s.len, s.kind});
+  // Breakpoints alone are checked per block (translated code runs between them); a
+  // watchpoint must stop right after its instruction, so with one the interpreter runs.
+  d.coarse = d.watches.empty();
+  m_.cpu().debug_changed();
   m_.cpu().update_watches();
 }
 
@@ -844,6 +855,7 @@ void GdbStub::turn_start() {
   const uint64_t now = m_.cpu().s.icount;
   const uint64_t from = m_.cpu().debug.stop_from;
   if (m_.traveling()) {
+    if (scanning_) return;
     // On the way to a place in history: a checkpoint just before it makes the next reverse
     // step from there short (history is the same run, so it slots in between).
     if (from == UINT64_MAX || now + kNearPlace < from) return;
@@ -894,12 +906,17 @@ std::string GdbStub::reverse(bool step) {
   auto here = [&c]() -> Pos { return {c.s.icount, c.s.seg[cpu::CS].base + c.s.eip}; };
   const std::vector<uint32_t> breaks = c.debug.breakpoints;
   const std::vector<mmu::Mmu::Watch> watches = c.debug.watches;
-  auto start = [&](const Checkpoint& cp, uint64_t from, bool armed) {
+  const bool forward_coarse = c.debug.coarse;
+  // From a checkpoint; `armed`: with the breakpoints and watches, checked per block
+  // (cpu/cpu.h) unless `exact`.
+  auto start = [&](const Checkpoint& cp, uint64_t from, bool armed, bool exact = false) {
     m_.load_snapshot_image("checkpoint", cp.image, false);
     c.debug = {};
     if (armed) {
       c.debug.breakpoints = breaks;
       c.debug.watches = watches;
+      c.debug.coarse = !exact;
+      c.debug_changed();
     }
     c.update_watches();
     c.debug.stop_from = from;
@@ -923,6 +940,8 @@ std::string GdbStub::reverse(bool step) {
     c.debug.breakpoints = breaks;
     c.debug.watches = watches;
     c.debug.stop_from = UINT64_MAX;
+    c.debug.coarse = forward_coarse;
+    c.debug_changed();
     c.update_watches();
     return reply;
   };
@@ -940,12 +959,14 @@ std::string GdbStub::reverse(bool step) {
     const Checkpoint& cp = history_[j - 1];
     start(cp, now.first ? now.first - 1 : 0, false);
     std::optional<Pos> prev;
+    scanning_ = true;
     while (m_.run_to_debug_stop()) {
       const Pos p = here();
       if (reached(p, now)) break;
       prev = p;
       c.debug_resume();
     }
+    scanning_ = false;
     if (!prev) {
       travel(history_.front(), {history_.front().icount, kAnyEip});
       return finish("T05replaylog:begin;");
@@ -955,39 +976,53 @@ std::string GdbStub::reverse(bool step) {
     return finish("T05thread:01;");
   }
   // reverse-continue: the last breakpoint or watchpoint hit before the present, segment
-  // by segment from the newest checkpoint back.
-  Pos limit = now;
-  for (size_t k = j; k-- > 0;) {
-    const Checkpoint& cp = history_[k];
-    start(cp, limit.first, true);
-    struct Hit {
-      Pos at;
-      std::string reason;
-    };
+  // by segment from the newest checkpoint back. A segment is scanned with per-block
+  // checks (translated code runs); a watch hit found that way is only known to the
+  // block, so the few instructions around it are scanned again with exact checks.
+  struct Hit {
+    Pos at;
+    std::string reason;
+    uint64_t coarse_to = 0;  // a per-block watch hit: at.first..coarse_to holds it
+  };
+  auto is_break = [&](uint32_t linear) {
+    return std::find(breaks.begin(), breaks.end(), linear) != breaks.end();
+  };
+  // The last hit from `cp` up to `limit`; with `window_to` set, only those from the
+  // instruction count `from` (exact checks from there) up to window_to.
+  auto scan = [&](const Checkpoint& cp, Pos limit, bool exact, uint64_t from, uint64_t window_to) {
+    const bool window = window_to != 0;
+    start(cp, window ? from : limit.first, true, exact);
     std::optional<Hit> last;
+    scanning_ = true;
     while (m_.run_to_debug_stop()) {
       const Pos p = here();
       const auto stop = c.debug.stop;
-      if (reached(p, limit)) break;
-      if (stop == cpu::Cpu::Debug::Stop::Breakpoint) {
-        {
-          bool sw = std::find(sw_breaks_.begin(), sw_breaks_.end(), p.second) != sw_breaks_.end();
-          last = Hit{p, sw ? "swbreak:;" : "hwbreak:;"};
-        }
-      } else if (stop == cpu::Cpu::Debug::Stop::Watch) {
+      if (reached(p, limit) || (window && p.first > window_to)) break;
+      if (stop == cpu::Cpu::Debug::Stop::Watch) {
         const Pos w{c.debug.watch_icount, c.debug.watch_linear};
-        for (size_t i = 0; i < watches_.size(); ++i) {
-          if (!(c.debug.watch_hits & (1u << i))) continue;
-          const char* what = watches_[i].kind == mmu::Mmu::kWatchWrite  ? "watch"
-                             : watches_[i].kind == mmu::Mmu::kWatchRead ? "rwatch"
-                                                                        : "awatch";
-          char r[48];
-          snprintf(r, sizeof r, "%s:%x;", what, watches_[i].addr);
-          last = Hit{w, r};
-          break;
-        }
+        const std::string r = watch_reason(c.debug.watch_hits);
+        if (!c.debug.watch_coarse && (!window || w.first >= from)) last = Hit{w, r};
+        if (c.debug.watch_coarse && !window) last = Hit{w, r, std::max(p.first, w.first)};
+      } else if (!window || p.first >= from) {
+        // In a window every boundary is a Position stop: breakpoints are looked up here.
+        if (stop == cpu::Cpu::Debug::Stop::Breakpoint || (window && is_break(p.second)))
+          last = Hit{p, break_reason(p.second)};
       }
       c.debug_resume();
+    }
+    scanning_ = false;
+    return last;
+  };
+  Pos limit = now;
+  for (size_t k = j; k-- > 0;) {
+    const Checkpoint& cp = history_[k];
+    std::optional<Hit> last = scan(cp, limit, false, 0, 0);
+    if (last && last->coarse_to) {
+      // The watch hit's instruction, or for an interrupt's delivery the one before it.
+      const uint64_t from = std::max(cp.icount, last->at.first >= 2 ? last->at.first - 2 : 0);
+      std::optional<Hit> exact = scan(cp, limit, false, from, last->coarse_to + 1);
+      // (None there would be a wrong window: the whole segment then, exactly.)
+      last = exact ? exact : scan(cp, limit, true, 0, 0);
     }
     if (last) {
       travel(cp, last->at);

@@ -73,6 +73,8 @@ class GdbStub {
   void send_packet(const std::string& payload);
   bool write_all(const std::string& bytes);
   std::string stop_reply() const;
+  std::string break_reason(uint32_t linear) const;
+  std::string watch_reason(uint32_t hits) const;
   void resume(bool step);
   void sync_breakpoints();
   std::string read_registers();
@@ -97,6 +99,9 @@ class GdbStub {
   std::vector<Checkpoint> history_;
   std::chrono::steady_clock::time_point last_checkpoint_end_;
   std::chrono::steady_clock::duration last_checkpoint_cost_{};
+  // Reverse execution scans history for hits: no checkpoint is inserted meanwhile (it
+  // would move the ones being scanned), only on the travel to the place found.
+  bool scanning_ = false;
   static constexpr size_t kMaxCheckpoints = 24;
   static constexpr uint64_t kMinInterval = 1'000'000;
   static constexpr uint64_t kNearPlace = 1u << 22;  // a travel checkpoints this close to its place

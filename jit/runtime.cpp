@@ -31,6 +31,13 @@ bool guard_ok(const cpu::Cpu& c, const Translation& t) {
   return true;
 }
 
+// A watched access by host code (coarse debug checks, cpu/cpu.h) at instruction count
+// `icount`: the first since the last Watch stop is remembered, and the chain stops at
+// the end of the block.
+static void note_watch_hit(cpu::Cpu& c, uint64_t icount) {
+  if (c.mmu().watch_hits && c.debug.coarse_hit == UINT64_MAX) c.debug.coarse_hit = icount;
+}
+
 void update_stop(Ctx* ctx) {
   ctx->tlb_now = *ctx->tlb;
   ctx->exec_tlb = ctx->tlb_now[static_cast<unsigned>(mmu::Access::Exec) * 2 + (ctx->state->cpl == 3 ? 1 : 0)];
@@ -40,7 +47,9 @@ void update_stop(Ctx* ctx) {
   // The guest's single step and debug registers (set by POPF, IRET, MOV DR7, task
   // switches: callouts) make the run loop interpret the next blocks.
   const bool guest_debug = (ctx->state->eflags & cpu::flag::TF) || (ctx->state->dr[7] & 0xFF);
-  const bool stop = intr || ctx->state->irq_shadow || guest_debug || *ctx->mmu_generation != ctx->generation;
+  // A debugger's watch was hit (coarse checks): the run loop reports it after this block.
+  const bool watch = ctx->cpu->mmu().watch_hits != 0;
+  const bool stop = intr || ctx->state->irq_shadow || guest_debug || watch || *ctx->mmu_generation != ctx->generation;
   ctx->limit = stop ? 0 : ctx->until;
 }
 
@@ -69,12 +78,16 @@ extern "C" uint32_t popek_jit_callout(Ctx* ctx, uint32_t site, const cpu::Block*
   const uint32_t i = pack::extra(site & ~pack::kRaiseDe);
   c.s.icount += pack::pending(site);
   c.s.eip = ctx->entry_eip + pack::off(site);
+  const uint64_t at = c.s.icount;
   if (site & pack::kRaiseDe) {  // as Cpu::step's fault path (DIV is not in the census)
     (void)c.raise(cpu::vec::DE);
     c.deliver_pending_exception();
+    note_watch_hit(c, at);
     return 0;
   }
-  if (!c.step(b.insns[i])) return 0;
+  const bool more = c.step(b.insns[i]);
+  note_watch_hit(c, at);
+  if (!more) return 0;
   // A sensitive or privileged instruction may have changed what the translation assumed
   // (segment registers, privilege, CR0.AM/EFLAGS.AC): then the interpreter finishes the
   // block, instruction by instruction, exactly where it would have.
@@ -92,7 +105,10 @@ extern "C" uint32_t popek_jit_callout(Ctx* ctx, uint32_t site, const cpu::Block*
 
 // One instruction of a call-threaded (16-bit) block.
 extern "C" uint32_t popek_jit_step(Ctx* ctx, uint32_t i) {
-  return ctx->cpu->step(ctx->block->insns[i]) ? 1 : 0;
+  const uint64_t at = ctx->cpu->s.icount;
+  const bool more = ctx->cpu->step(ctx->block->insns[i]);
+  note_watch_hit(*ctx->cpu, at);
+  return more ? 1 : 0;
 }
 
 
@@ -110,6 +126,7 @@ extern "C" uint8_t* popek_jit_access(Ctx* ctx, uint32_t ea, uint32_t flags, uint
   s.eflags = (s.eflags & ~kArith) | (ah & (flag::SF | flag::ZF | flag::AF | flag::PF | flag::CF)) |
              ((flags & 1) ? flag::OF : 0);
   const unsigned seg = d & 7, size = (d >> 3) & 7, kind = d >> 6;
+  const uint64_t at = s.icount + pack::pending(site);  // this instruction's count
   const bool user = s.cpl == 3;
   const mmu::Access acc = kind == kRead ? mmu::Access::Read : mmu::Access::Write;
   uint32_t lin;
@@ -125,9 +142,11 @@ extern "C" uint8_t* popek_jit_access(Ctx* ctx, uint32_t ea, uint32_t flags, uint
     ctx->bounce = 0;
     uint32_t v = 0;
     if (kind != kWrite) st = c.read_linear(lin, size, v, user);
+    note_watch_hit(c, at);
     update_stop(ctx);  // an MMIO read may raise an interrupt line
     if (st == Status::Ok) {
       ctx->bounce = v;
+      ctx->wb_icount = at;
       ctx->wb_pending = kind != kRead;
       ctx->wb_linear = lin;
       ctx->wb_size = static_cast<uint8_t>(size);
@@ -137,6 +156,7 @@ extern "C" uint8_t* popek_jit_access(Ctx* ctx, uint32_t ea, uint32_t flags, uint
   }
   s.icount += pack::pending(site);
   c.deliver_pending_exception();
+  note_watch_hit(c, at);
   return nullptr;
 }
 
@@ -149,6 +169,7 @@ extern "C" uint32_t popek_jit_writeback(Ctx* ctx) {
   const Status st = c.write_linear(ctx->wb_linear, ctx->wb_size, static_cast<uint32_t>(ctx->bounce),
                                    ctx->wb_user);
   POPEK_ASSERT(c, st == Status::Ok);  // both pages were probed for writing
+  note_watch_hit(c, ctx->wb_icount);
   update_stop(ctx);
   return c.smc_hit() ? 1 : 0;
 }
@@ -177,6 +198,8 @@ extern "C" const void* popek_jit_lookup(Ctx* ctx) {
     if (!b || !b->host_code) return nullptr;
     const auto* t = static_cast<const Translation*>(b->host_code);
     if (!t->chain || !guard_ok(c, *t)) return nullptr;
+    // A block holding a debugger's breakpoint runs on the interpreter (coarse checks).
+    if (c.debug.coarse && c.breakpoint_within(s.seg[cpu::CS].base + s.eip, b->length)) return nullptr;
     chain = t->chain;
     e.key = key;
     e.stamp = ctx->stamp;
@@ -198,6 +221,12 @@ extern "C" const void* popek_jit_link(Ctx* ctx, ChainSlot* slot) {
   if (!b || !b->host_code) return nullptr;
   auto* t = static_cast<Translation*>(b->host_code);
   if (!t->chain) return nullptr;
+  if (c.debug.coarse && !c.debug.breakpoints.empty()) {
+    // Breakpoints are set (coarse checks): a block holding one runs on the interpreter, and
+    // no jump is patched (the same code may run at another linear address, where one is).
+    if (c.breakpoint_within(c.s.seg[cpu::CS].base + ctx->entry_eip, b->length)) return nullptr;
+    return compatible(*t, *slot->owner) || guard_ok(c, *t) ? t->chain : nullptr;
+  }
   if (compatible(*t, *slot->owner)) {
     // A block that reaches into the next page may be dropped with that page while the
     // branch's block stays: no patched jump into it (this stub finds it each time).

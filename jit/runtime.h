@@ -48,6 +48,7 @@ struct Ctx {
   uint8_t wb_size;
   uint8_t wb_user;
   uint8_t wb_pending;
+  uint64_t wb_icount;  // the instruction count of the access that filled the buffer
   // Where a chain of blocks must stop and go back to the run loop (checked at each
   // block exit): the instruction budget, a raised interrupt line, a changed address space.
   uint64_t until;

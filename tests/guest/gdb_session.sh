@@ -48,6 +48,26 @@ printf "START eip=%#x\n", \$eip
 break *bump
 continue
 printf "BUMP1 ecx=%d eip=%#x\n", \$ecx, \$eip
+delete
+break *spin_first
+reverse-continue
+printf "RSPIN_BREAK ecx=%#x eip=%#x\n", \$ecx, \$eip
+delete
+break *bump
+continue
+printf "BUMP1 ecx=%d eip=%#x\n", \$ecx, \$eip
+delete
+watch *(int *)((char *)&slots + 20)
+reverse-continue
+printf "RSPIN_WATCH ecx=%#x eip=%#x slot=%#x\n", \$ecx, \$eip, *(int *)((char *)&slots + 20)
+delete
+break *spin_done
+continue
+printf "SPIN_DONE ecx=%#x eip=%#x\n", \$ecx, \$eip
+delete
+break *bump
+continue
+printf "BUMP1 ecx=%d eip=%#x\n", \$ecx, \$eip
 continue
 printf "BUMP2 ecx=%d cs=%#x cr0=%#x\n", \$ecx, \$cs, \$cr0
 printf "MARKER %#x\n", *(unsigned int *)0x01000010
@@ -98,6 +118,12 @@ expect() {
     else echo "MISSING: $1"; fails=$((fails + 1)); fi
 }
 expect "BUMP1 ecx=0 eip=$bump"
+# Back from the first call into the hot loop before it, 490,000 instructions back: the
+# last pass at spin_first; forward to the call again; back to the last write of slots[5]
+# (at its instruction, the slot as it was); forward to the loop's end and the call.
+expect "RSPIN_BREAK ecx=0x17fff eip=$(hex "$(sym spin_first)" 0)"
+expect "RSPIN_WATCH ecx=0x17fff eip=$(hex "$(sym spin_store)" 0) slot=0x17ffe"
+expect "SPIN_DONE ecx=0x30000 eip=$(hex "$(sym spin_done)" 0)"
 expect "BUMP2 ecx=1 cs=0x8 cr0=0x80000011"
 expect "MARKER 0x600dbeef"
 expect "BYTES 0x60"

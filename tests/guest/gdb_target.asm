@@ -10,12 +10,17 @@
 ;   after_loop      reached once, after the last call
 ;   TLIN(0) + 0x10  (0x01000010) holds 0x600DBEEF through the page tables; physical
 ;                   PHYS(1) + 0x10
+;   spin            before the calls: a hot loop of 0x30000 turns (translated code on the
+;                   JIT), ECX = 0..0x2FFFF; at spin_store, slots[ECX >> 14] = ECX; at
+;                   spin_first (ECX < 0x18000 only) a breakpoint hit 490,000 instructions
+;                   before spin_done: reverse execution must find it, and the last write
+;                   of slots[5] (ECX = 0x17FFF), through per-block checks
 
 %include "lib/mb32.inc"
 %include "lib/timer.inc"
 %include "lib/paging.inc"
 
-global bump, store_watched, after_loop, counter, watched, ticks
+global bump, store_watched, after_loop, counter, watched, ticks, spin_store, spin_first, spin_done, slots
 
 test_main:
         PRINT   "gdb_target: start", 10
@@ -25,6 +30,7 @@ test_main:
         SETPTE  0, PHYS(1) | PTE_PUW
         mov     dword [TLIN(0) + 0x10], 0x600DBEEF
         sti
+        call    spin
         xor     ecx, ecx
 .loop:  call    bump
         inc     ecx
@@ -68,6 +74,24 @@ store_watched:
         pop     eax
         ret
 
+spin:
+        xor     ecx, ecx
+spin_loop:
+        mov     edx, ecx
+        shr     edx, 14
+spin_store:
+        mov     [slots + edx * 4], ecx
+        cmp     ecx, 0x18000
+        jae     spin_next
+spin_first:
+        add     [scratch], ecx
+spin_next:
+        inc     ecx
+        cmp     ecx, 0x30000
+        jb      spin_loop
+spin_done:
+        ret
+
 timer_irq:
         push    eax
         inc     dword [ticks]
@@ -85,3 +109,4 @@ watched:        dd 0
 ticks:          dd 0
 scratch:        dd 0
 eip_sum:        dd 0
+slots:          times 12 dd 0
