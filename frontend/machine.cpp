@@ -232,19 +232,7 @@ uint64_t Machine::state_hash() {
   h("a20", a20);
   uint64_t idle = bus_.clock().idle_instructions();
   h("idle", idle);
-  // RAM: eight bytes at a time (FNV-1a byte by byte would take a second per GiB).
-  uint64_t r = h.value();
-  const uint8_t* p = bus_.ram();
-  const uint64_t n = bus_.ram_size();
-  uint64_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    uint64_t w;
-    std::memcpy(&w, p + i, 8);
-    r = (r ^ w) * 0x9E3779B97F4A7C15ull;
-    r ^= r >> 29;
-  }
-  for (; i < n; ++i) r = (r ^ p[i]) * 0x100000001B3ull;
-  return r;
+  return bus::hash_bytes(h.value(), bus_.ram(), bus_.ram_size());
 }
 
 void Machine::flush_output() {

@@ -175,17 +175,7 @@ std::string describe_key(const std::string& key) {
 }  // namespace
 
 uint64_t snapshot_checksum(const uint8_t* p, size_t n) {
-  // Eight bytes at a time, multiply and fold (as Machine::state_hash), then the tail.
-  uint64_t r = 0xCBF29CE484222325ull ^ n;
-  size_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    uint64_t w;
-    std::memcpy(&w, p + i, 8);
-    r = (r ^ w) * 0x9E3779B97F4A7C15ull;
-    r ^= r >> 29;
-  }
-  for (; i < n; ++i) r = (r ^ p[i]) * 0x100000001B3ull;
-  return r;
+  return bus::hash_bytes(0xCBF29CE484222325ull ^ n, p, n);
 }
 
 namespace {

@@ -34,12 +34,7 @@ extra=("$@")
 skip() { echo "SKIP: $*"; exit 77; }
 [ -n "$emu" ] && [ -x "$emu" ] || { [ "$mode" = qemu ] && skip "qemu-system-i386 not installed"; echo "FAIL: no emulator binary $emu"; exit 1; }
 
-bash "$here/scripts/fetch-linux.sh"
-case $? in
-  0) ;;
-  2) skip "the Linux kernel could not be fetched (see the messages above)" ;;
-  *) echo "FAIL: scripts/fetch-linux.sh failed"; exit 1 ;;
-esac
+source "$here/tests/linux/fetch.sh"
 
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT

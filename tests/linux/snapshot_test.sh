@@ -21,12 +21,7 @@ shift
 extra=("$@")
 
 [ -x "$emu" ] || { echo "FAIL: no emulator binary $emu"; exit 1; }
-bash "$here/scripts/fetch-linux.sh"
-case $? in
-  0) ;;
-  2) echo "SKIP: the Linux kernel could not be fetched"; exit 77 ;;
-  *) echo "FAIL: scripts/fetch-linux.sh failed"; exit 1 ;;
-esac
+source "$here/tests/linux/fetch.sh"
 
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
