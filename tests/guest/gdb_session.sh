@@ -93,6 +93,11 @@ watch *(int *)&watched
 reverse-continue
 printf "RWATCH ecx=%d eip=%#x watched=%d\n", \$ecx, \$eip, *(int *)&watched
 delete
+break *((char *)bump + 6)
+reverse-continue
+delete
+reverse-finish
+printf "RFINISH ecx=%d eip=%#x\n", \$ecx, \$eip
 break *after_loop
 continue
 printf "AFTER counter=%d eip=%#x\n", *(int *)&counter, \$eip
@@ -137,6 +142,9 @@ expect "RSTEP eip=$(hex "$store" 5)"
 expect "RSTEP2 eip=$(hex "$store" 0) watched=1"
 expect "RBUMP ecx=1 eip=$bump"
 expect "RWATCH ecx=0 eip=$(hex "$store" 0) watched=0"
+# reverse-finish from inside bump (after its HLT: a frame gdb unwinds through EBP) to
+# the call.
+expect "RFINISH ecx=0 eip=$(hex "$(sym call_bump)" 0)"
 expect "AFTER counter=55 eip=$after"
 expect "No more reverse-execution history."
 expect "BEGIN eip=$(hex "$(sym _start)" 0)"

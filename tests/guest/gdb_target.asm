@@ -20,7 +20,7 @@
 %include "lib/timer.inc"
 %include "lib/paging.inc"
 
-global bump, store_watched, after_loop, counter, watched, ticks, spin_store, spin_first, spin_done, slots
+global bump, call_bump, store_watched, after_loop, counter, watched, ticks, spin_store, spin_first, spin_done, slots
 
 test_main:
         PRINT   "gdb_target: start", 10
@@ -32,10 +32,11 @@ test_main:
         sti
         call    spin
         xor     ecx, ecx
-.loop:  call    bump
+call_bump:
+        call    bump
         inc     ecx
         cmp     ecx, 10
-        jb      .loop
+        jb      call_bump
 after_loop:
         cli
         CHECK   "counter", [counter], 55
@@ -52,6 +53,8 @@ after_loop:
         ret
 
 bump:
+        push    ebp                     ; a frame gdb can unwind (reverse-finish)
+        mov     ebp, esp
         push    eax
         push    edx
         hlt                             ; wait for the next timer tick
@@ -72,6 +75,7 @@ store_watched:
         mov     [watched], eax
         pop     edx
         pop     eax
+        pop     ebp
         ret
 
 spin:
