@@ -338,9 +338,14 @@ class Cpu {
     return false;
   }
   // After debug.breakpoints or debug.coarse changed: with coarse checks, translated code
-  // is dropped so that no jump patched between two blocks enters one that now holds a
-  // breakpoint (while they are set, such jumps are not patched).
+  // is dropped when a breakpoint is new, so that no jump patched between two blocks (or
+  // jump-cache entry) enters one that now holds it (while breakpoints are set, jumps are
+  // not patched and entries are made only for blocks without one).
   void debug_changed();
+  // The JIT made a link or jump-cache entry without looking at breakpoints.
+  void links_unchecked() {
+    if (!checked_breaks_.empty()) checked_breaks_.clear();
+  }
   // A travel through history starts at a checkpoint: no boundary is passed as already seen.
   void debug_forget_resume_point() { skip_icount_ = ~0ull; }
   // Stopped in the middle of a block (run() goes on with it first).
@@ -430,6 +435,8 @@ class Cpu {
   };
   Resume resume_;
   uint64_t skip_icount_ = ~0ull;  // a breakpoint at skip_linear_ is passed at this count
+  // Breakpoints every link and jump-cache entry of translated code respects (debug_changed).
+  std::vector<uint32_t> checked_breaks_;
   uint32_t skip_linear_ = 0;
   uint8_t guest_watch_dr_[4] = {};  // the DR number of each guest watch (after the debugger's)
   unsigned guest_watches_ = 0;

@@ -248,7 +248,17 @@ bool Cpu::coarse_watch_stop() {
 }
 
 void Cpu::debug_changed() {
-  if (debug.coarse && blocks_) blocks_->drop_translations();
+  if (!debug.coarse || !blocks_) return;
+  // Links made from now on respect the breakpoints set now, not those removed.
+  const auto& now = debug.breakpoints;
+  std::erase_if(checked_breaks_, [&](uint32_t bp) { return std::find(now.begin(), now.end(), bp) == now.end(); });
+  for (uint32_t bp : now) {
+    if (std::find(checked_breaks_.begin(), checked_breaks_.end(), bp) == checked_breaks_.end()) {
+      blocks_->drop_translations();
+      checked_breaks_ = debug.breakpoints;
+      return;
+    }
+  }
 }
 
 void Cpu::debug_resume() {

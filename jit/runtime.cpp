@@ -200,6 +200,7 @@ extern "C" const void* popek_jit_lookup(Ctx* ctx) {
     if (!t->chain || !guard_ok(c, *t)) return nullptr;
     // A block holding a debugger's breakpoint runs on the interpreter (coarse checks).
     if (c.debug.coarse && c.breakpoint_within(s.seg[cpu::CS].base + s.eip, b->length)) return nullptr;
+    if (!c.debug.coarse || c.debug.breakpoints.empty()) c.links_unchecked();
     chain = t->chain;
     e.key = key;
     e.stamp = ctx->stamp;
@@ -233,6 +234,7 @@ extern "C" const void* popek_jit_link(Ctx* ctx, ChainSlot* slot) {
     if (b->two_pages) return t->chain;
     const int64_t rel = reinterpret_cast<intptr_t>(t->chain) - reinterpret_cast<intptr_t>(slot->patch + 4);
     if (rel == static_cast<int32_t>(rel) && !slot->linked_to) {
+      c.links_unchecked();
       const int32_t rel32 = static_cast<int32_t>(rel);
       std::memcpy(slot->patch, &rel32, 4);
       slot->linked_to = t;
