@@ -861,7 +861,8 @@ void GdbStub::turn_start() {
     if (from == UINT64_MAX || now + kNearPlace < from) return;
     auto it = std::upper_bound(history_.begin(), history_.end(), now,
                                [](uint64_t v, const Checkpoint& c) { return v < c.icount; });
-    if (it != history_.begin() && now - std::prev(it)->icount < kMinInterval) return;
+    // One is enough (each costs a snapshot): none when one is that close already.
+    if (it != history_.begin() && from - std::prev(it)->icount <= kNearPlace) return;
     history_.insert(it, {now, m_.host_inputs(), m_.snapshot_image("checkpoint", false)});
   } else {
     if (!history_.empty() && history_.back().inputs != m_.host_inputs()) history_.clear();
@@ -956,22 +957,23 @@ std::string GdbStub::reverse(bool step) {
   }
   if (step) {
     // The boundary just before the present: scan from the instruction count before it.
-    const Checkpoint& cp = history_[j - 1];
-    start(cp, now.first ? now.first - 1 : 0, false);
+    // (The scan leaves a checkpoint near the present when the last was far: the travel
+    // then starts there.)
+    start(history_[j - 1], now.first ? now.first - 1 : 0, false);
     std::optional<Pos> prev;
-    scanning_ = true;
     while (m_.run_to_debug_stop()) {
       const Pos p = here();
       if (reached(p, now)) break;
       prev = p;
       c.debug_resume();
     }
-    scanning_ = false;
     if (!prev) {
       travel(history_.front(), {history_.front().icount, kAnyEip});
       return finish("T05replaylog:begin;");
     }
-    travel(cp, *prev);
+    size_t from = 0;
+    while (from + 1 < history_.size() && history_[from + 1].icount < prev->first) ++from;
+    travel(history_[from], *prev);
     c.debug.stop = cpu::Cpu::Debug::Stop::Step;
     return finish("T05thread:01;");
   }
