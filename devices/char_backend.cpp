@@ -16,19 +16,22 @@ namespace popek::devices {
 
 bool CharBackend::take_input(uint8_t& byte) {
   if (replay) return replay->replay_take(byte);
-  if (input_.empty()) pump();
-  const bool got = !input_.empty();
-  if (got) {
-    byte = input_.front();
-    input_.pop_front();
-  }
+  const bool got = take_host(byte);
   if (record) record->record_take(got, got ? byte : 0);
   return got;
 }
 
+bool CharBackend::take_host(uint8_t& byte) {
+  if (input_.empty()) pump();
+  if (input_.empty()) return false;
+  byte = input_.front();
+  input_.pop_front();
+  return true;
+}
+
 bool CharBackend::input_open() const {
   if (replay) return replay->replay_open();
-  const bool open = !input_.empty() || source_open();
+  const bool open = host_open();
   if (record) record->record_open(open);
   return open;
 }

@@ -89,9 +89,13 @@ class CharBackend {
   bool input_open() const;
   // --lockstep (see InputLog): every answer of the input channel is appended to `record`;
   // or, with `replay` set, the answers come from there and the backend's own queue and
-  // source are not looked at.
+  // source are not looked at (unless `replay` asks them itself, through take_host and
+  // host_open: record/replay does while the guest is past what its log holds).
   InputLog* record = nullptr;
   InputLog* replay = nullptr;
+  // The host's answers, without either log.
+  bool take_host(uint8_t& byte);
+  bool host_open() const { return !input_.empty() || source_open(); }
   // Move whatever the host has ready into the queue without blocking (terminal escapes
   // are handled here). take_input() does it too; the frontend may call it regularly so
   // that Ctrl-A x works while the guest is not reading.
