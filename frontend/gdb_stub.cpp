@@ -19,6 +19,7 @@
 
 #include "frontend/machine.h"
 #include "frontend/monitor.h"
+#include "frontend/record_replay.h"
 
 namespace popek::frontend {
 
@@ -829,12 +830,15 @@ std::string GdbStub::monitor_command(const std::string& hex) {
 
 // -------------------------------------------------------------- reverse debugging
 
+// Under -icount rr= the log holds the serial input (record) or gives it (replay), and the
+// log's cursor goes with each checkpoint (RecordReplay::cursor).
 std::string GdbStub::reverse_refusal() const {
   const MachineConfig& cfg = m_.config();
-  if (cfg.rr_mode != RrMode::Off) return "not while recording or replaying (-icount rr=...)";
   auto live = [](const std::string& spec) { return spec == "stdio"; };
-  if (live(cfg.serial) || std::any_of(cfg.serial_extra.begin(), cfg.serial_extra.end(), live))
-    return "a serial port reads standard input, which a second run could not read again (use -serial file:PATH or none)";
+  if (cfg.rr_mode == RrMode::Off &&
+      (live(cfg.serial) || std::any_of(cfg.serial_extra.begin(), cfg.serial_extra.end(), live)))
+    return "a serial port reads standard input, which a second run could not read again (use -serial file:PATH or none, "
+           "or record the run: -icount rr=record)";
   for (const auto& d : m_.disks()) {
     if (!d->snapshot() && !d->readonly())
       return "the disk " + d->path() + " is written in place (use -snapshot or readonly=on)";
@@ -845,12 +849,8 @@ std::string GdbStub::reverse_refusal() const {
 
 void GdbStub::turn_start() {
   if (fd_in_ < 0 && !stdio_) return;
-  {
-    const MachineConfig& cfg = m_.config();
-    if (cfg.rr_mode != RrMode::Off) return;
-    for (const auto& d : m_.disks()) {
-      if (!d->snapshot() && !d->readonly()) return;
-    }
+  for (const auto& d : m_.disks()) {
+    if (!d->snapshot() && !d->readonly()) return;
   }
   const uint64_t now = m_.cpu().s.icount;
   const uint64_t from = m_.cpu().debug.stop_from;
@@ -863,7 +863,7 @@ void GdbStub::turn_start() {
                                [](uint64_t v, const Checkpoint& c) { return v < c.icount; });
     // One is enough (each costs a snapshot): none when one is that close already.
     if (it != history_.begin() && from - std::prev(it)->icount <= kNearPlace) return;
-    history_.insert(it, {now, m_.host_inputs(), m_.snapshot_image("checkpoint", false)});
+    history_.insert(it, checkpoint_here());
   } else {
     if (!history_.empty() && history_.back().inputs != m_.host_inputs()) history_.clear();
     // Going forward again through history already checkpointed (after a travel back).
@@ -876,7 +876,7 @@ void GdbStub::turn_start() {
     // changes nothing the guest sees, only how far a travel has to go).
     const auto t0 = std::chrono::steady_clock::now();
     if (!history_.empty() && t0 - last_checkpoint_end_ < 10 * last_checkpoint_cost_) return;
-    history_.push_back({now, m_.host_inputs(), m_.snapshot_image("checkpoint", false)});
+    history_.push_back(checkpoint_here());
     last_checkpoint_end_ = std::chrono::steady_clock::now();
     last_checkpoint_cost_ = last_checkpoint_end_ - t0;
   }
@@ -896,6 +896,19 @@ void GdbStub::turn_start() {
   }
 }
 
+GdbStub::Checkpoint GdbStub::checkpoint_here() {
+  Checkpoint cp{m_.cpu().s.icount, m_.host_inputs(), m_.snapshot_image("checkpoint", false), nullptr};
+  if (const RecordReplay* rr = m_.record_replay()) cp.rr = std::make_shared<const RrCursor>(rr->cursor());
+  return cp;
+}
+
+void GdbStub::load_checkpoint(const Checkpoint& cp) {
+  RecordReplay* rr = m_.record_replay();
+  if (rr) rr->leave_present();
+  m_.load_snapshot_image("checkpoint", cp.image, false);
+  if (rr && cp.rr) rr->rewind(*cp.rr);
+}
+
 std::string GdbStub::reverse(bool step) {
   const std::string why = reverse_refusal();
   if (!why.empty()) {
@@ -911,7 +924,7 @@ std::string GdbStub::reverse(bool step) {
   // From a checkpoint; `armed`: with the breakpoints and watches, checked per block
   // (cpu/cpu.h) unless `exact`.
   auto start = [&](const Checkpoint& cp, uint64_t from, bool armed, bool exact = false) {
-    m_.load_snapshot_image("checkpoint", cp.image, false);
+    load_checkpoint(cp);
     c.debug = {};
     if (armed) {
       c.debug.breakpoints = breaks;

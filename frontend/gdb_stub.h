@@ -27,6 +27,7 @@ namespace popek::frontend {
 
 class Machine;
 class Monitor;
+struct RrCursor;
 
 struct GdbError : std::runtime_error {
   using std::runtime_error::runtime_error;
@@ -90,12 +91,17 @@ class GdbStub {
 
   // Checkpoints of this run in memory (Machine::snapshot_image without a header), oldest
   // first: history starts at the first, taken when a debugger is connected, and starts
-  // again after any host input (which re-running could not give again).
+  // again after any host input (which re-running could not give again) that no
+  // record/replay log holds.
   struct Checkpoint {
     uint64_t icount = 0;
     uint64_t inputs = 0;  // Machine::host_inputs() when taken
     std::vector<uint8_t> image;
+    std::shared_ptr<const RrCursor> rr;  // -icount rr=: where the log stood
   };
+  Checkpoint checkpoint_here();
+  // Set the machine (and the record/replay log) back to `cp`.
+  void load_checkpoint(const Checkpoint& cp);
   std::vector<Checkpoint> history_;
   std::chrono::steady_clock::time_point last_checkpoint_end_;
   std::chrono::steady_clock::duration last_checkpoint_cost_{};

@@ -437,8 +437,8 @@ bool Machine::input_key(const devices::KeyCodes& key, bool down) {
     deferred_input_.push_back([this, &key, down] { input_key(key, down); });
     return true;
   }
-  ++host_inputs_;
-  if (rr_ && !rr_->host_key(*this, key, down, in_turn_)) return true;
+  if (!rr_) ++host_inputs_;
+  else if (!rr_->host_key(*this, key, down, in_turn_)) return true;
   return devices::send_key(*kbc_, key, down);
 }
 
@@ -447,8 +447,8 @@ void Machine::input_mouse(int dx, int dy, int dz, unsigned buttons) {
     deferred_input_.push_back([=, this] { input_mouse(dx, dy, dz, buttons); });
     return;
   }
-  ++host_inputs_;
-  if (rr_ && !rr_->host_mouse(*this, dx, dy, dz, buttons, in_turn_)) return;
+  if (!rr_) ++host_inputs_;
+  else if (!rr_->host_mouse(*this, dx, dy, dz, buttons, in_turn_)) return;
   kbc_->mouse_event(dx, dy, dz, buttons);
 }
 
@@ -457,8 +457,8 @@ void Machine::input_reset(const std::string& why) {
     deferred_input_.push_back([this, why] { input_reset(why); });
     return;
   }
-  ++host_inputs_;
-  if (rr_ && !rr_->host_reset(*this, why, in_turn_)) return;
+  if (!rr_) ++host_inputs_;
+  else if (!rr_->host_reset(*this, why, in_turn_)) return;
   bus_.request_stop(bus::StopReason::Reset, 0, why);
 }
 

@@ -177,10 +177,13 @@ class Machine {
   // cpu().debug.stop) or the run ends (false).
   bool run_to_debug_stop();
   bool traveling() const { return traveling_; }
-  // Whether every input the guest can get from the host is absent (no serial port or
-  // debug console reads a live source; the monitor and displays count as input when
-  // used, see GdbStub): then re-running from a checkpoint retraces the run exactly.
+  // Keys, mouse events and resets from the host so far that a run from an earlier
+  // checkpoint would not see again (a gdb stub's history starts again after one). Under
+  // -icount rr= none counts: the log gives them back (record) or they are ignored
+  // (replay).
   uint64_t host_inputs() const { return host_inputs_; }
+  // The record/replay log (-icount rr=), or nullptr.
+  RecordReplay* record_replay() { return rr_; }
 
   // Snapshots (frontend/snapshot.h; defined in snapshot.cpp): the whole machine to one
   // file and back. Between two blocks only: before run(), at a turn's start, when the
@@ -209,7 +212,7 @@ class Machine {
   std::optional<RunStep> look_at_host();
 
   bool traveling_ = false;     // run_to_debug_stop is running
-  uint64_t host_inputs_ = 0;   // keys, mouse events and resets from the host so far
+  uint64_t host_inputs_ = 0;   // keys, mouse events and resets not in a log
   // Host input that came while a debugger held the CPU inside a block (input_*).
   std::vector<std::function<void()>> deferred_input_;
   MachineConfig cfg_;

@@ -1,6 +1,7 @@
 #include "frontend/record_replay.h"
 
 #include <cpuid.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cinttypes>
@@ -333,7 +334,8 @@ void RecordReplay::attach_serial(size_t com, devices::CharBackend& backend) {
   if (com >= serial_.size()) return;
   if (!serial_[com]) serial_[com] = std::make_unique<SerialChannel>(*this, com);
   serial_[com]->backend = &backend;
-  (mode_ == Mode::Replay ? backend.replay : backend.record) = serial_[com].get();
+  // Both modes answer through the log: record asks the host itself past the frontier.
+  backend.replay = serial_[com].get();
 }
 
 void RecordReplay::attach_disk(size_t index, devices::DiskImage& disk) {
@@ -365,6 +367,7 @@ void RecordReplay::start(Machine& m) {
   for (const auto& [k, v] : header_) head += "cfg " + k + " " + v + "\n";
   head += "rtc " + std::to_string(rtc_) + "\ncheck " + std::to_string(check_) + "\nbegin\n";
   fputs(head.c_str(), out_);
+  head_bytes_ = head.size();
   fputs(pending_.c_str(), out_);
   pending_.clear();
 }
@@ -376,6 +379,7 @@ RecordReplay::Point RecordReplay::now() const {
 
 void RecordReplay::write_line(const std::string& line) {
   if (mode_ != Mode::Record) return;
+  body_bytes_ += line.size() + 1;
   if (!out_) {
     pending_ += line + "\n";
     return;
@@ -507,7 +511,7 @@ void RecordReplay::parse_log(const MachineConfig& cfg) {
       } else if (k == "C") {
         RrCheckpoint c = checkpoint(w);
         in_order({c.icount, c.idle});
-        checks_.push_back(std::move(c));
+        checks_.push_back({std::move(c), 0});
       } else if (k == "E") {
         uint64_t status, host;
         point(w, end_.at);
@@ -559,25 +563,40 @@ uint32_t RecordReplay::SerialChannel::next_sub() {
   return sub_++;
 }
 
-void RecordReplay::SerialChannel::record_take(bool got, uint8_t byte) {
-  const uint32_t sub = next_sub();
-  if (!got) return;
-  rr_.write_line("S " + std::to_string(last_.icount) + " " + std::to_string(last_.idle) + " " + std::to_string(sub) +
-                 " " + std::to_string(com_) + " take " + std::to_string(byte));
+// Questions come in the order of guest time, and a run asks the same ones again after a
+// rewind: one past the last the host answered is new. (Behind the run's frontier none
+// can be; one that is anyway, because the run strayed, gets the log's answer: none.)
+bool RecordReplay::SerialChannel::new_question(uint32_t sub) const {
+  if (rr_.mode_ != Mode::Record) return false;
+  if (last_ < reach_at_ || (last_ == reach_at_ && sub < reach_sub_)) return false;
+  return last_ >= rr_.frontier_;
 }
 
-void RecordReplay::SerialChannel::record_open(bool open) {
-  const uint32_t sub = next_sub();
-  if (open_ == static_cast<int>(open)) return;
-  open_ = open;
+void RecordReplay::SerialChannel::log(uint32_t sub, bool open, uint8_t byte) {
+  entries.push_back({last_, sub, open, byte, rr_.body_bytes_});
+  next = entries.size();
   rr_.write_line("S " + std::to_string(last_.icount) + " " + std::to_string(last_.idle) + " " + std::to_string(sub) +
-                 " " + std::to_string(com_) + " open " + std::to_string(open ? 1 : 0));
+                 " " + std::to_string(com_) + (open ? " open " : " take ") + std::to_string(byte));
+}
+
+void RecordReplay::SerialChannel::load(const RrCursor::Channel& c) {
+  next = c.next;
+  last_ = c.last;
+  sub_ = c.sub;
+  open_ = c.open;
 }
 
 bool RecordReplay::SerialChannel::replay_take(uint8_t& byte) {
   const uint32_t sub = next_sub();
-  if (entries.empty()) return false;
-  const SerialEntry& e = entries.front();
+  if (new_question(sub)) {
+    reach_at_ = last_;
+    reach_sub_ = sub + 1;
+    const bool got = backend->take_host(byte);
+    if (got) log(sub, false, byte);
+    return got;
+  }
+  if (next == entries.size()) return false;
+  const SerialEntry& e = entries[next];
   if (e.at < last_ || (e.at == last_ && e.sub < sub)) {
     rr_.diverge("COM" + std::to_string(com_ + 1) + "'s input recorded at instruction " + std::to_string(e.at.icount) +
                 " was not asked for at that point");
@@ -590,14 +609,24 @@ bool RecordReplay::SerialChannel::replay_take(uint8_t& byte) {
     return false;
   }
   byte = e.byte;
-  entries.pop_front();
+  ++next;
   return true;
 }
 
 bool RecordReplay::SerialChannel::replay_open() {
   const uint32_t sub = next_sub();
-  if (!entries.empty()) {
-    const SerialEntry e = entries.front();
+  if (new_question(sub)) {
+    reach_at_ = last_;
+    reach_sub_ = sub + 1;
+    const bool open = backend->host_open();
+    if (open_ != static_cast<int>(open)) {
+      open_ = open;
+      log(sub, true, open ? 1 : 0);
+    }
+    return open;
+  }
+  if (next < entries.size()) {
+    const SerialEntry& e = entries[next];
     if (e.at < last_ || (e.at == last_ && e.sub < sub)) {
       rr_.diverge("COM" + std::to_string(com_ + 1) + "'s input recorded at instruction " +
                   std::to_string(e.at.icount) + " was not asked for at that point");
@@ -607,7 +636,7 @@ bool RecordReplay::SerialChannel::replay_open() {
                     std::to_string(e.at.icount) + " where the recording took a byte");
       } else {
         open_ = e.byte;
-        entries.pop_front();
+        ++next;
       }
     }
   }
@@ -618,7 +647,9 @@ bool RecordReplay::SerialChannel::replay_open() {
 
 std::string RecordReplay::report(const std::string& what) const {
   const Point p = now();
-  std::string r = "popek: replay of " + path_ + " diverged at instruction " + std::to_string(p.icount);
+  std::string r = (mode_ == Mode::Replay ? "popek: replay of " + path_
+                                         : "popek: the run through the history recorded in " + path_) +
+                  " diverged at instruction " + std::to_string(p.icount);
   if (p.idle) r += " (idle " + std::to_string(p.idle) + ")";
   r += ": " + what;
   if (r.back() == '\n') r.pop_back();
@@ -634,6 +665,13 @@ void RecordReplay::diverge(const std::string& what) {
 }
 
 void RecordReplay::note_ignored(const char* what) {
+  if (mode_ == Mode::Record) {
+    if (said_behind_) return;
+    said_behind_ = true;
+    fprintf(stderr, "popek: recording %s: %s from the host is ignored while the run goes through history "
+                    "already recorded\n", path_.c_str(), what);
+    return;
+  }
   if (said_ignored_) return;
   said_ignored_ = true;
   fprintf(stderr, "popek: replaying %s: %s from the host is ignored\n", path_.c_str(), what);
@@ -653,25 +691,27 @@ void RecordReplay::apply(Machine& m, const InputEntry& e) {
 }
 
 std::optional<Machine::RunStep> RecordReplay::before_step(Machine& m, bool in_turn) {
-  if (mode_ != Mode::Replay) return std::nullopt;
   m_ = &m;
   const Point p = now();
-  // Live serial input is not fed (the log is): say so once.
-  for (const auto& s : serial_)
-    if (s && s->backend && s->backend->input_ready()) note_ignored("serial input");
+  if (mode_ == Mode::Replay) {
+    // Live serial input is not fed (the log is): say so once.
+    for (const auto& s : serial_)
+      if (s && s->backend && s->backend->input_ready()) note_ignored("serial input");
+  }
+  // The recorded input due here (record: behind the frontier, after a rewind).
   auto key = [](const Point& at, bool turn) { return std::make_tuple(at.icount, at.idle, turn ? 0 : 1); };
-  while (divergence_.empty() && !inputs_.empty()) {
-    const InputEntry& e = inputs_.front();
+  while (divergence_.empty() && next_input_ < inputs_.size()) {
+    const InputEntry& e = inputs_[next_input_];
     if (key(e.at, e.in_turn) < key(p, in_turn)) {
-      diverge("the recording's input on line " + std::to_string(e.line) + " (" + e.kind + ") at instruction " +
-              std::to_string(e.at.icount) + " was not reached at the same point");
+      diverge("the recording's input " + (e.line ? "on line " + std::to_string(e.line) + " " : std::string()) + "(" +
+              e.kind + ") at instruction " + std::to_string(e.at.icount) + " was not reached at the same point");
       break;
     }
     if (key(e.at, e.in_turn) != key(p, in_turn)) break;
     apply(m, e);
-    inputs_.pop_front();
+    ++next_input_;
   }
-  if (divergence_.empty() && end_.at < p)
+  if (mode_ == Mode::Replay && divergence_.empty() && end_.at < p)
     diverge("the recording ended at instruction " + std::to_string(end_.at.icount) + " (" + end_.why +
             "), the replay went on");
   Machine::RunStep r;
@@ -680,7 +720,7 @@ std::optional<Machine::RunStep> RecordReplay::before_step(Machine& m, bool in_tu
     r.status = kDiverged;
     return r;
   }
-  if (p == end_.at && end_.host) {
+  if (mode_ == Mode::Replay && p == end_.at && end_.host) {
     r.status = end_.status;
     r.host = true;
     r.message = end_.message;
@@ -691,36 +731,41 @@ std::optional<Machine::RunStep> RecordReplay::before_step(Machine& m, bool in_tu
 }
 
 uint64_t RecordReplay::stop_at(uint64_t icount) const {
-  if (mode_ != Mode::Replay) return UINT64_MAX;
   uint64_t at = UINT64_MAX;
-  if (!inputs_.empty() && inputs_.front().at.icount > icount) at = inputs_.front().at.icount;
-  if (end_.at.icount > icount) at = std::min(at, end_.at.icount);
+  if (next_input_ < inputs_.size() && inputs_[next_input_].at.icount > icount) at = inputs_[next_input_].at.icount;
+  if (mode_ == Mode::Replay && end_.at.icount > icount) at = std::min(at, end_.at.icount);
   return at;
 }
 
+// A checkpoint the run passes again after a rewind is compared again (record: with the
+// one kept in memory): a travel through history that strays from the run is reported as
+// a replay's divergence is, at the cost of hashing RAM once more.
 std::optional<Machine::RunStep> RecordReplay::turn_start(Machine& m) {
   m_ = &m;
   const uint64_t icount = m.cpu().s.icount;
   if (icount < next_check_) return std::nullopt;
   next_check_ = (icount / check_ + 1) * check_;
   ++checkpoints_;
-  const RrCheckpoint c = rr_checkpoint(m);
-  if (mode_ == Mode::Record) {
+  RrCheckpoint c = rr_checkpoint(m);
+  if (mode_ == Mode::Record && next_check_index_ == checks_.size() && now() >= frontier_) {
+    const uint64_t pos = body_bytes_;
     write_line(checkpoint_line('C', c));
+    checks_.push_back({std::move(c), pos});
+    next_check_index_ = checks_.size();
     return std::nullopt;
   }
-  if (checks_.empty()) {
+  if (next_check_index_ == checks_.size()) {
     diverge("the recording has no checkpoint here (its last was before)");
-  } else if (checks_.front().icount != c.icount || checks_.front().idle != c.idle) {
-    diverge("a checkpoint was due here; the recording's next is at instruction " +
-            std::to_string(checks_.front().icount));
+  } else if (const RrCheckpoint& want = checks_[next_check_index_].state;
+             want.icount != c.icount || want.idle != c.idle) {
+    diverge("a checkpoint was due here; the recording's next is at instruction " + std::to_string(want.icount));
   } else {
-    const std::string diff = rr_compare(checks_.front(), c);
+    const std::string diff = rr_compare(want, c);
     if (!diff.empty()) diverge("the state differs from the recording's checkpoint:\n" + diff);
     else {
       last_match_ = c.icount;
       have_match_ = true;
-      checks_.pop_front();
+      ++next_check_index_;
     }
   }
   if (divergence_.empty()) return std::nullopt;
@@ -735,6 +780,7 @@ void RecordReplay::finish(Machine& m, Machine::RunStep& r) {
   const Point p = now();
   if (mode_ == Mode::Record) {
     if (!out_) return;
+    cut_log();
     const char* why = !r.host ? "guest" : r.status >= 128 ? "signal" : "quit";
     std::string msg = r.message;
     for (char& ch : msg)
@@ -744,6 +790,11 @@ void RecordReplay::finish(Machine& m, Machine::RunStep& r) {
     write_line(checkpoint_line('F', rr_checkpoint(m)));
     fclose(out_);
     out_ = nullptr;
+    if (!divergence_.empty()) {
+      r.status = kDiverged;
+      r.host = false;
+      r.message = divergence_;
+    }
     return;
   }
   if (divergence_.empty()) {
@@ -759,9 +810,11 @@ void RecordReplay::finish(Machine& m, Machine::RunStep& r) {
     } else {
       std::string left;
       for (const auto& s : serial_)
-        if (s && !s->entries.empty()) left = "serial input recorded at instruction " + std::to_string(s->entries.front().at.icount);
-      if (!inputs_.empty()) left = "input recorded at instruction " + std::to_string(inputs_.front().at.icount);
-      if (!checks_.empty()) left = "the checkpoint at instruction " + std::to_string(checks_.front().icount);
+        if (s && s->next < s->entries.size())
+          left = "serial input recorded at instruction " + std::to_string(s->entries[s->next].at.icount);
+      if (next_input_ < inputs_.size()) left = "input recorded at instruction " + std::to_string(inputs_[next_input_].at.icount);
+      if (next_check_index_ < checks_.size())
+        left = "the checkpoint at instruction " + std::to_string(checks_[next_check_index_].state.icount);
       const std::string diff = rr_compare(final_, rr_checkpoint(m));
       if (!diff.empty()) divergence_ = report("the final state differs from the recording's:\n" + diff);
       else if (!left.empty()) divergence_ = report("the run ended before " + left + " was reached");
@@ -774,40 +827,94 @@ void RecordReplay::finish(Machine& m, Machine::RunStep& r) {
   }
 }
 
+// The records not reached yet start where the first of them starts (the log is in the
+// order of guest time): the file ends there. What the disks' originals past it say is
+// lost with them, which is right, the present has not written those sectors yet.
+void RecordReplay::cut_log() {
+  uint64_t cut = UINT64_MAX;
+  for (const auto& s : serial_)
+    if (s && s->next < s->entries.size()) cut = std::min(cut, s->entries[s->next].pos);
+  if (next_input_ < inputs_.size()) cut = std::min(cut, inputs_[next_input_].pos);
+  if (next_check_index_ < checks_.size()) cut = std::min(cut, checks_[next_check_index_].pos);
+  if (cut == UINT64_MAX) return;
+  fflush(out_);
+  if (ftruncate(fileno(out_), static_cast<off_t>(head_bytes_ + cut)) != 0 || fseek(out_, 0, SEEK_END) != 0)
+    fprintf(stderr, "popek: -icount rrfile=%s: cannot cut the log at the present: %s\n", path_.c_str(), strerror(errno));
+  body_bytes_ = cut;
+}
+
 bool RecordReplay::host_key(Machine&, const devices::KeyCodes& key, bool down, bool in_turn) {
-  if (mode_ == Mode::Replay) {
+  if (mode_ == Mode::Replay || !at_frontier()) {
     note_ignored("keyboard input");
     return false;
   }
-  record_input(in_turn, std::string("key ") + key.name + (down ? " 1" : " 0"));
+  record_input(in_turn, "key", {key.name, down ? "1" : "0"});
   return true;
 }
 
 bool RecordReplay::host_mouse(Machine&, int dx, int dy, int dz, unsigned buttons, bool in_turn) {
-  if (mode_ == Mode::Replay) {
+  if (mode_ == Mode::Replay || !at_frontier()) {
     note_ignored("mouse input");
     return false;
   }
-  record_input(in_turn, "mouse " + std::to_string(dx) + " " + std::to_string(dy) + " " + std::to_string(dz) + " " +
-                            std::to_string(buttons));
+  record_input(in_turn, "mouse", {std::to_string(dx), std::to_string(dy), std::to_string(dz), std::to_string(buttons)});
   return true;
 }
 
 bool RecordReplay::host_reset(Machine&, const std::string& why, bool in_turn) {
-  if (mode_ == Mode::Replay) {
+  if (mode_ == Mode::Replay || !at_frontier()) {
     note_ignored("a reset");
     return false;
   }
   std::string text = why;
   for (char& ch : text)
     if (ch == '\n') ch = ' ';
-  record_input(in_turn, "reset " + text);
+  record_input(in_turn, "reset", split(text));
   return true;
 }
 
-void RecordReplay::record_input(bool in_turn, const std::string& text) {
-  const Point p = now();
-  write_line("I " + std::to_string(p.icount) + " " + std::to_string(p.idle) + (in_turn ? " 1 " : " 0 ") + text);
+void RecordReplay::record_input(bool in_turn, const std::string& kind, std::vector<std::string> args) {
+  InputEntry e;
+  e.at = now();
+  e.in_turn = in_turn;
+  e.kind = kind;
+  e.pos = body_bytes_;
+  std::string line = "I " + std::to_string(e.at.icount) + " " + std::to_string(e.at.idle) + (in_turn ? " 1 " : " 0 ") + kind;
+  for (const std::string& a : args) line += " " + a;
+  e.args = std::move(args);
+  write_line(line);
+  inputs_.push_back(std::move(e));
+  next_input_ = inputs_.size();
+}
+
+// ------------------------------------------------------------------ reverse debugging
+
+RrCursor RecordReplay::cursor() const {
+  RrCursor c;
+  for (size_t i = 0; i < serial_.size(); ++i)
+    if (serial_[i]) serial_[i]->save(c.serial[i]);
+  c.input = next_input_;
+  c.check = next_check_index_;
+  c.next_check = next_check_;
+  c.checkpoints = checkpoints_;
+  c.last_match = last_match_;
+  c.have_match = have_match_;
+  return c;
+}
+
+void RecordReplay::leave_present() {
+  if (mode_ == Mode::Record) frontier_ = std::max(frontier_, now());
+}
+
+void RecordReplay::rewind(const RrCursor& c) {
+  for (size_t i = 0; i < serial_.size(); ++i)
+    if (serial_[i]) serial_[i]->load(c.serial[i]);
+  next_input_ = c.input;
+  next_check_index_ = c.check;
+  next_check_ = c.next_check;
+  checkpoints_ = c.checkpoints;
+  last_match_ = c.last_match;
+  have_match_ = c.have_match;
 }
 
 }  // namespace popek::frontend

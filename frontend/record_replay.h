@@ -49,12 +49,23 @@
 //   E ICOUNT IDLE STATUS HOST WHY [MESSAGE]  the end of the run
 //   F ICOUNT IDLE CPU-HEX RAM-HASH DEV=HASH...   the state at the end
 // A log without its E and F records (the recording was killed) is refused as truncated.
+//
+// Reverse debugging (frontend/gdb_stub.h) takes the machine back to one of its in-memory
+// checkpoints and runs it forward again; with each checkpoint goes the log's cursor
+// (RrCursor: how far every kind of record has been fed or written), put back with it.
+// The log is kept in memory while recording too, so the way forward again is the same
+// run in both modes: the recorded input enters at its points, the checkpoints passed
+// again are compared again (a travel that strays is reported as a replay's divergence
+// is), and nothing is written twice. Recording goes on at the frontier, the furthest
+// point the run has reached: serial input waits in its backend until then, and keys,
+// mouse events and resets from the host are ignored (said once). A recording that ends
+// behind the frontier (gdb's kill after a reverse step) ends its log there: the records
+// past the present are cut off, so the log is the run that was.
 #pragma once
 
 #include <array>
 #include <cstdint>
 #include <cstdio>
-#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
@@ -88,6 +99,29 @@ struct RrError : std::runtime_error {
 using RrHeader = std::vector<std::pair<std::string, std::string>>;
 RrHeader rr_header(const MachineConfig& cfg,
                    const std::map<std::pair<unsigned, uint64_t>, std::vector<uint8_t>>& disk_originals = {});
+
+// A point of guest time (see above): the instruction count, then idle time.
+struct RrPoint {
+  uint64_t icount = 0, idle = 0;
+  auto operator<=>(const RrPoint&) const = default;
+};
+
+// Where a run stands in its log (reverse debugging: RecordReplay::cursor and rewind).
+struct RrCursor {
+  struct Channel {
+    size_t next = 0;  // entries fed or written
+    RrPoint last;     // where the channel was last asked, and how often there
+    uint32_t sub = 0;
+    int open = -1;    // the last "open" answer
+  };
+  std::array<Channel, 4> serial;
+  size_t input = 0;  // input records fed or written
+  size_t check = 0;  // checkpoints compared or written
+  uint64_t next_check = 0;
+  uint64_t checkpoints = 0;
+  uint64_t last_match = 0;
+  bool have_match = false;
+};
 
 // The hashes of a checkpoint: the CPU's state in full (StateWriter bytes), RAM, and each
 // device (with the A20 gate and the idle clock as two more "devices").
@@ -152,16 +186,23 @@ class RecordReplay {
   // Tests: the checkpoints written or verified so far.
   uint64_t checkpoints() const { return checkpoints_; }
 
+  // Reverse debugging (the gdb stub, between two blocks): where the run stands in the
+  // log, kept with a checkpoint of the machine.
+  RrCursor cursor() const;
+  // Before the machine is set back to a checkpoint: record notes the present as the
+  // furthest point reached (the frontier) if it is.
+  void leave_present();
+  // After: the log goes back to where it stood at that checkpoint.
+  void rewind(const RrCursor& c);
+
  private:
-  struct Point {
-    uint64_t icount = 0, idle = 0;
-    auto operator<=>(const Point&) const = default;
-  };
+  using Point = RrPoint;
   struct SerialEntry {
     Point at;
     uint32_t sub = 0;
     bool open = false;  // an "open" answer (else a byte taken)
     uint8_t byte = 0;
+    uint64_t pos = 0;  // record: where its line starts in the log's body
   };
   struct InputEntry {
     Point at;
@@ -169,30 +210,43 @@ class RecordReplay {
     std::string kind;  // key, mouse, reset
     std::vector<std::string> args;
     size_t line = 0;
+    uint64_t pos = 0;
+  };
+  struct Check {
+    RrCheckpoint state;
+    uint64_t pos = 0;
   };
   // One COM port's input channel in the log (devices::InputLog's hooks).
   class SerialChannel final : public devices::InputLog {
    public:
     SerialChannel(RecordReplay& rr, size_t com) : rr_(rr), com_(com) {}
-    void record_take(bool got, uint8_t byte) override;
-    void record_open(bool open) override;
     bool replay_take(uint8_t& byte) override;
     bool replay_open() override;
-    std::deque<SerialEntry> entries;  // replay: not yet fed
+    std::vector<SerialEntry> entries;  // the log's records of this channel
+    size_t next = 0;                   // the first not fed yet (record: not yet written)
     devices::CharBackend* backend = nullptr;
+    void save(RrCursor::Channel& c) const { c = {next, last_, sub_, open_}; }
+    void load(const RrCursor::Channel& c);
 
    private:
     uint32_t next_sub();
+    // Record: the question `sub` at last_ was never asked before (past the frontier), so
+    // the host answers it and the answer is logged.
+    bool new_question(uint32_t sub) const;
+    void log(uint32_t sub, bool open, uint8_t byte);
     RecordReplay& rr_;
     size_t com_;
     Point last_;
     uint32_t sub_ = 0;
     int open_ = -1;  // the last "open" answer (-1: none yet)
+    // Record: the first question never asked (the one after the last the host answered).
+    Point reach_at_;
+    uint32_t reach_sub_ = 0;
   };
 
   Point now() const;
   void write_line(const std::string& line);
-  void record_input(bool in_turn, const std::string& text);
+  void record_input(bool in_turn, const std::string& kind, std::vector<std::string> args);
   void parse_log(const MachineConfig& cfg);
   // Replay: stop the run with a divergence report (from inside a device: through a
   // fatal stop of the bus).
@@ -200,12 +254,19 @@ class RecordReplay {
   std::string report(const std::string& what) const;
   void note_ignored(const char* what);
   void apply(Machine& m, const InputEntry& e);
+  // Record: the run is at or past the frontier, where input from the host is taken.
+  bool at_frontier() const { return next_input_ == inputs_.size() && now() >= frontier_; }
+  // Record: the run ends behind the frontier; the log loses what lies past the present.
+  void cut_log();
 
   Mode mode_;
   std::string path_;
   Machine* m_ = nullptr;
   FILE* out_ = nullptr;
   std::string pending_;  // record: lines kept until start()
+  uint64_t head_bytes_ = 0;  // record: the header's size in the file
+  uint64_t body_bytes_ = 0;  // record: the body's lines written (or pending) so far
+  Point frontier_;           // record: the furthest point the run reached before a rewind
   RrHeader header_;
   int64_t rtc_ = 0;
   uint64_t check_ = kDefaultCheck;
@@ -214,9 +275,12 @@ class RecordReplay {
   std::array<std::unique_ptr<SerialChannel>, 4> serial_;
   std::map<std::pair<unsigned, uint64_t>, std::vector<uint8_t>> disk_originals_;
   std::vector<devices::DiskImage*> disks_;
-  // Replay: what the log holds.
-  std::deque<InputEntry> inputs_;
-  std::deque<RrCheckpoint> checks_;
+  // What the log holds (record: what it holds so far), and how far the run is through it.
+  std::vector<InputEntry> inputs_;
+  size_t next_input_ = 0;
+  std::vector<Check> checks_;
+  size_t next_check_index_ = 0;
+  // Replay: the end of the recording.
   struct End {
     Point at;
     int status = 0;
@@ -228,6 +292,7 @@ class RecordReplay {
   bool have_match_ = false;
   std::string divergence_;   // the report once the replay diverged
   bool said_ignored_ = false;
+  bool said_behind_ = false;
   bool ended_by_log_ = false;  // replay ended the run where the host ended the recording
 };
 
