@@ -1,10 +1,11 @@
 ; serial_echo.asm - a guest whose run depends on host input and its timing: the PIT
 ; interrupts 1000 times a second (the handler counts ticks), COM1's input is echoed back
 ; to COM1, and every byte is mixed into a checksum with the tick count at which it
-; arrived; the RTC's time at start goes in too. A 'q' ends the run: the checksum, the
-; ticks and the bytes count go to the debug console. Record/replay's test
-; (tests/guest/record_replay.sh) feeds it bytes at host-chosen times, records, replays
-; and compares.
+; arrived; the RTC's time at start goes in too. A '!' is followed by a spin of two
+; million instructions (work between two inputs, for reverse debugging's checkpoints:
+; tests/guest/gdb_rr.sh). A 'q' ends the run: the checksum, the ticks and the bytes
+; count go to the debug console. Record/replay's test (tests/guest/record_replay.sh)
+; feeds it bytes at host-chosen times, records, replays and compares.
 
 %include "lib/mb32.inc"
 %include "lib/timer.inc"
@@ -72,7 +73,12 @@ test_main:
         add     eax, ecx
         mov     [sum], eax
         inc     dword [count]
-        cmp     bl, 'q'
+        cmp     bl, '!'
+        jne     .quit
+        mov     ecx, 1000000
+.spin:  dec     ecx
+        jnz     .spin
+.quit:  cmp     bl, 'q'
         jne     .wait
         cli
         PRINT   10, "bytes "
