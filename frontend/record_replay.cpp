@@ -750,6 +750,8 @@ std::optional<Machine::RunStep> RecordReplay::turn_start(Machine& m) {
   if (mode_ == Mode::Record && next_check_index_ == checks_.size() && now() >= frontier_) {
     const uint64_t pos = body_bytes_;
     write_line(checkpoint_line('C', c));
+    last_match_ = c.icount;  // (for a re-run's report: the last it can match)
+    have_match_ = true;
     checks_.push_back({std::move(c), pos});
     next_check_index_ = checks_.size();
     return std::nullopt;
