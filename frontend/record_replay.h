@@ -166,19 +166,24 @@ class RecordReplay {
   void attach_disk(size_t index, devices::DiskImage& disk);
   // The machine is built: record creates the file (and writes what was kept so far).
   void start(Machine& m);
-  // At the start of each Machine::run_step: replay applies the inputs recorded at this
-  // point, and ends the run where the recording ended when the host ended it.
+  // At the start of each Machine::run_step: the inputs recorded at this point are applied
+  // (record: after a rewind, behind the frontier), and replay ends the run where the
+  // recording ended when the host ended it.
   std::optional<Machine::RunStep> before_step(Machine& m, bool in_turn);
-  // The CPU may run up to here at most (replay: the next recorded input's icount).
+  // The CPU may run up to here at most (the next recorded input's icount while one is
+  // due, replay's end).
   uint64_t stop_at(uint64_t icount) const;
   // At each turn start: a checkpoint when the count passed the next multiple of the
-  // interval (record: logged; replay: compared, a difference ends the run).
+  // interval (record: logged, or compared when passed again after a rewind; replay:
+  // compared, a difference ends the run).
   std::optional<Machine::RunStep> turn_start(Machine& m);
-  // The run ends with `r`: record logs it and the final state; replay compares (and may
-  // turn `r` into a divergence report).
+  // The run ends with `r`: record logs it and the final state (the log cut at the present
+  // first if the run is behind its frontier); replay compares (and may turn `r` into a
+  // divergence report).
   void finish(Machine& m, Machine::RunStep& r);
   // Host input from the monitor or a display (Machine::input_*): true when it may reach
-  // the guest (recorded), false while replaying (ignored, said once).
+  // the guest (recorded), false while replaying or while recording behind the frontier
+  // (ignored, said once).
   bool host_key(Machine& m, const devices::KeyCodes& key, bool down, bool in_turn);
   bool host_mouse(Machine& m, int dx, int dy, int dz, unsigned buttons, bool in_turn);
   bool host_reset(Machine& m, const std::string& why, bool in_turn);
@@ -216,7 +221,8 @@ class RecordReplay {
     RrCheckpoint state;
     uint64_t pos = 0;
   };
-  // One COM port's input channel in the log (devices::InputLog's hooks).
+  // One COM port's input channel in the log (devices::InputLog's replay hooks, in both
+  // modes: record answers from the log what was asked before a rewind).
   class SerialChannel final : public devices::InputLog {
    public:
     SerialChannel(RecordReplay& rr, size_t com) : rr_(rr), com_(com) {}
@@ -248,7 +254,7 @@ class RecordReplay {
   void write_line(const std::string& line);
   void record_input(bool in_turn, const std::string& kind, std::vector<std::string> args);
   void parse_log(const MachineConfig& cfg);
-  // Replay: stop the run with a divergence report (from inside a device: through a
+  // Stop the run with a divergence report (from inside a device: through a
   // fatal stop of the bus).
   void diverge(const std::string& what);
   std::string report(const std::string& what) const;
