@@ -897,15 +897,17 @@ void GdbStub::turn_start() {
 }
 
 GdbStub::Checkpoint GdbStub::checkpoint_here() {
-  Checkpoint cp{m_.cpu().s.icount, m_.host_inputs(), m_.snapshot_image("checkpoint", false), nullptr};
+  Checkpoint cp{m_.cpu().s.icount, m_.host_inputs(), m_.take_checkpoint(&last_), nullptr};
   if (const RecordReplay* rr = m_.record_replay()) cp.rr = std::make_shared<const RrCursor>(rr->cursor());
+  last_ = cp.machine;
   return cp;
 }
 
 void GdbStub::load_checkpoint(const Checkpoint& cp) {
   RecordReplay* rr = m_.record_replay();
   if (rr) rr->leave_present();
-  m_.load_snapshot_image("checkpoint", cp.image, false);
+  m_.load_checkpoint(cp.machine);
+  last_ = cp.machine;
   if (rr && cp.rr) rr->rewind(*cp.rr);
 }
 

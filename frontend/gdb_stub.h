@@ -23,6 +23,8 @@
 #include <string>
 #include <vector>
 
+#include "frontend/machine.h"
+
 namespace popek::frontend {
 
 class Machine;
@@ -96,13 +98,15 @@ class GdbStub {
   struct Checkpoint {
     uint64_t icount = 0;
     uint64_t inputs = 0;  // Machine::host_inputs() when taken
-    std::vector<uint8_t> image;
+    Machine::Checkpoint machine;          // RAM pages shared with the others
     std::shared_ptr<const RrCursor> rr;  // -icount rr=: where the log stood
   };
   Checkpoint checkpoint_here();
   // Set the machine (and the record/replay log) back to `cp`.
   void load_checkpoint(const Checkpoint& cp);
   std::vector<Checkpoint> history_;
+  // The machine's last checkpoint taken or loaded: the next shares its unchanged pages.
+  Machine::Checkpoint last_;
   std::chrono::steady_clock::time_point last_checkpoint_end_;
   std::chrono::steady_clock::duration last_checkpoint_cost_{};
   // Reverse execution scans history for hits: no checkpoint is inserted meanwhile (it

@@ -194,8 +194,21 @@ class Machine {
   // The same in memory: a snapshot file's bytes (`header`: with the configuration and
   // image hashes a file needs; without, for checkpoints of this very run). `name` names
   // the image in errors.
-  std::vector<uint8_t> snapshot_image(const std::string& name, bool header);
-  void load_snapshot_image(const std::string& name, const std::vector<uint8_t>& image, bool header);
+  // `ram` false: without the RAM's pages (the caller keeps them, as checkpoints do).
+  std::vector<uint8_t> snapshot_image(const std::string& name, bool header, bool ram = true);
+  void load_snapshot_image(const std::string& name, const std::vector<uint8_t>& image, bool header,
+                           bool ram = true);
+  // Checkpoints in memory (reverse execution, frontend/gdb_stub.cpp): the snapshot image
+  // without header and RAM, and RAM as 4 KiB pages, each shared with `like`'s page where
+  // equal (nullptr: zeros), so that the checkpoints of a run hold each distinct page once
+  // and taking one copies only the pages written since `like`.
+  using RamPage = std::array<uint8_t, 4096>;
+  struct Checkpoint {
+    std::vector<uint8_t> state;
+    std::vector<std::shared_ptr<const RamPage>> ram;
+  };
+  Checkpoint take_checkpoint(const Checkpoint* like);
+  void load_checkpoint(const Checkpoint& cp);
 
  private:
   // -savevm-at: save at the first turn start at or after the instruction count.

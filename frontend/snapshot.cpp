@@ -428,7 +428,7 @@ void Machine::save_snapshot(const std::string& path) {
   write_file_atomically(path, snapshot_image(path, true));
 }
 
-std::vector<uint8_t> Machine::snapshot_image(const std::string& path, bool header) {
+std::vector<uint8_t> Machine::snapshot_image(const std::string& path, bool header, bool with_ram) {
   std::vector<Section> secs;
   if (header) {
     Header h = machine_header(*this, vga_rom_path_);
@@ -453,7 +453,7 @@ std::vector<uint8_t> Machine::snapshot_image(const std::string& path, bool heade
     o.u64(size);
     const uint8_t* ram = bus_.ram();
     static const uint8_t kZero[kPage] = {};
-    for (uint64_t p = 0; p * kPage < size; ++p) {
+    for (uint64_t p = 0; with_ram && p * kPage < size; ++p) {
       const uint64_t n = std::min<uint64_t>(kPage, size - p * kPage);
       if (std::memcmp(ram + p * kPage, kZero, n) == 0) continue;
       o.u32(static_cast<uint32_t>(p));
@@ -501,6 +501,41 @@ std::vector<uint8_t> Machine::snapshot_image(const std::string& path, bool heade
   return encode_file(secs);
 }
 
+Machine::Checkpoint Machine::take_checkpoint(const Checkpoint* like) {
+  Checkpoint cp;
+  cp.state = snapshot_image("checkpoint", false, false);
+  const uint8_t* ram = bus_.ram();
+  const uint64_t size = bus_.ram_size();
+  static const RamPage kZero{};
+  cp.ram.resize((size + kPage - 1) / kPage);
+  for (uint64_t p = 0; p < cp.ram.size(); ++p) {
+    const uint64_t n = std::min<uint64_t>(kPage, size - p * kPage);
+    const uint8_t* q = ram + p * kPage;
+    if (like && p < like->ram.size() && like->ram[p] && std::memcmp(q, like->ram[p]->data(), n) == 0) {
+      cp.ram[p] = like->ram[p];
+    } else if (std::memcmp(q, kZero.data(), n) != 0) {
+      auto page = std::make_shared<RamPage>();
+      std::memcpy(page->data(), q, n);
+      cp.ram[p] = std::move(page);
+    }
+  }
+  return cp;
+}
+
+void Machine::load_checkpoint(const Checkpoint& cp) {
+  load_snapshot_image("checkpoint", cp.state, false, false);
+  // RAM after the rest (which cannot fail then); the load dropped decoded code and
+  // cached translations. Only the pages that differ are written.
+  uint8_t* ram = bus_.ram();
+  const uint64_t size = bus_.ram_size();
+  static const RamPage kZero{};
+  for (uint64_t p = 0; p < cp.ram.size() && p * kPage < size; ++p) {
+    const uint64_t n = std::min<uint64_t>(kPage, size - p * kPage);
+    const uint8_t* src = cp.ram[p] ? cp.ram[p]->data() : kZero.data();
+    if (std::memcmp(ram + p * kPage, src, n) != 0) std::memcpy(ram + p * kPage, src, n);
+  }
+}
+
 void Machine::load_snapshot(const std::string& path) {
   // A recording logs host input against one run's guest time, a replay feeds it back to
   // that run: a machine that jumps elsewhere would be neither.
@@ -509,7 +544,8 @@ void Machine::load_snapshot(const std::string& path) {
   load_snapshot_image(path, read_whole_file(path), true);
 }
 
-void Machine::load_snapshot_image(const std::string& path, const std::vector<uint8_t>& image, bool header) {
+void Machine::load_snapshot_image(const std::string& path, const std::vector<uint8_t>& image, bool header,
+                                  bool with_ram) {
   const std::vector<Section> secs = decode_file(path, image);
   std::map<std::string, const Section*> by_name;
   for (const Section& s : secs) by_name[s.name] = &s;
@@ -632,7 +668,7 @@ void Machine::load_snapshot_image(const std::string& path, const std::vector<uin
   }
   cpu_.s = cpu_state;
   uint8_t* ram = bus_.ram();
-  {
+  if (with_ram) {
     size_t next = 0;
     for (uint64_t p = 0; p * kPage < size; ++p) {
       const uint64_t n = std::min<uint64_t>(kPage, size - p * kPage);
