@@ -872,13 +872,18 @@ void GdbStub::turn_start() {
       const uint64_t span = now - history_.front().icount;
       if (now - history_.back().icount < std::max<uint64_t>(kMinInterval, span / 64)) return;
     }
-    // At most a tenth of the host's time goes into checkpoints (when they are taken
-    // changes nothing the guest sees, only how far a travel has to go).
+    // At most a tenth of the host's time since history began goes into checkpoints (when
+    // they are taken changes nothing the guest sees, only how far a travel has to go).
+    // Their cost varies with the pages written since the last: the budget is the sum.
     const auto t0 = std::chrono::steady_clock::now();
-    if (!history_.empty() && t0 - last_checkpoint_end_ < 10 * last_checkpoint_cost_) return;
+    if (history_.empty()) {
+      history_began_ = t0;
+      checkpoint_time_ = {};
+    } else if (10 * checkpoint_time_ > t0 - history_began_) {
+      return;
+    }
     history_.push_back(checkpoint_here());
-    last_checkpoint_end_ = std::chrono::steady_clock::now();
-    last_checkpoint_cost_ = last_checkpoint_end_ - t0;
+    checkpoint_time_ += std::chrono::steady_clock::now() - t0;
   }
   // Thinning: drop the checkpoint (never the first or the last) whose gap to its
   // predecessor is smallest for its age, so that checkpoints stay dense near the present

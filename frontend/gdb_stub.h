@@ -107,8 +107,8 @@ class GdbStub {
   std::vector<Checkpoint> history_;
   // The machine's last checkpoint taken or loaded: the next shares its unchanged pages.
   Machine::Checkpoint last_;
-  std::chrono::steady_clock::time_point last_checkpoint_end_;
-  std::chrono::steady_clock::duration last_checkpoint_cost_{};
+  std::chrono::steady_clock::time_point history_began_;
+  std::chrono::steady_clock::duration checkpoint_time_{};  // spent taking them since
   // Reverse execution scans history for hits: no checkpoint is inserted meanwhile (it
   // would move the ones being scanned), only on the travel to the place found.
   bool scanning_ = false;

@@ -33,6 +33,9 @@ class Client:
         for _ in range(100):
             try:
                 self.s = socket.create_connection(("127.0.0.1", port), timeout=600)
+                # As gdb's own: without it an acknowledgement followed by the next
+                # request waits for a delayed ACK (40 ms) and would be timed too.
+                self.s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
                 break
             except OSError:
                 time.sleep(0.1)
