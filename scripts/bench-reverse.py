@@ -22,44 +22,14 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
+sys.path.insert(0, os.path.join(ROOT, "tests", "guest"))
+import gdb_remote  # noqa: E402
+from gdb_remote import packet  # noqa: E402
 
 
-def packet(payload):
-    return b"$" + payload + b"#" + b"%02x" % (sum(payload) & 0xFF)
-
-
-class Client:
-    def __init__(self, port):
-        for _ in range(100):
-            try:
-                self.s = socket.create_connection(("127.0.0.1", port), timeout=600)
-                # As gdb's own: without it an acknowledgement followed by the next
-                # request waits for a delayed ACK (40 ms) and would be timed too.
-                self.s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-                break
-            except OSError:
-                time.sleep(0.1)
-        else:
-            sys.exit("bench-reverse: cannot connect to popek's gdb stub")
-        self.buf = b""
-
-    def reply(self):
-        while True:
-            start = self.buf.find(b"$")
-            end = self.buf.find(b"#", start)
-            if start >= 0 and end >= 0 and len(self.buf) >= end + 3:
-                body = self.buf[start + 1:end]
-                self.buf = self.buf[end + 3:]
-                self.s.sendall(b"+")
-                return body
-            data = self.s.recv(65536)
-            if not data:
-                sys.exit("bench-reverse: the stub closed the connection")
-            self.buf += data
-
+class Client(gdb_remote.Client):
     def ask(self, payload):
-        self.s.sendall(packet(payload))
-        r = self.reply()
+        r = super().ask(payload)
         while r.startswith(b"O") and r != b"OK":  # console output of qRcmd or a refusal
             sys.stderr.write(bytes.fromhex(r[1:].decode()).decode(errors="replace"))
             r = self.reply()
@@ -114,7 +84,7 @@ def main():
                           "-rtc", "base=2001-02-03T04:05:06", "-S", "-gdb", "tcp::%d" % port],
                          stdin=subprocess.DEVNULL)
     try:
-        c = Client(port)
+        c = Client(port, timeout=600, tries=100)
         c.ask(b"?")
         c.s.sendall(packet(b"c"))
         time.sleep(seconds)

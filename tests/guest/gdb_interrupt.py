@@ -6,45 +6,14 @@ the first detached. Drives popek's stub over TCP with the remote protocol direct
 
 usage: gdb_interrupt.py POPEK GUEST_ELF   (a guest that never ends: idle_loop.elf)
 """
+import os
 import socket
 import subprocess
 import sys
 import time
 
-
-def packet(payload):
-    return b"$" + payload + b"#" + b"%02x" % (sum(payload) & 0xFF)
-
-
-class Client:
-    def __init__(self, port):
-        for _ in range(50):
-            try:
-                self.s = socket.create_connection(("127.0.0.1", port), timeout=10)
-                break
-            except OSError:
-                time.sleep(0.1)
-        else:
-            raise SystemExit("FAIL: cannot connect to the stub")
-        self.buf = b""
-
-    def reply(self):
-        while True:
-            start = self.buf.find(b"$")
-            end = self.buf.find(b"#", start)
-            if start >= 0 and end >= 0 and len(self.buf) >= end + 3:
-                body = self.buf[start + 1:end]
-                self.buf = self.buf[end + 3:]
-                self.s.sendall(b"+")
-                return body
-            data = self.s.recv(4096)
-            if not data:
-                raise SystemExit("FAIL: the stub closed the connection")
-            self.buf += data
-
-    def ask(self, payload):
-        self.s.sendall(packet(payload))
-        return self.reply()
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from gdb_remote import Client, packet  # noqa: E402
 
 
 def main():
