@@ -427,6 +427,8 @@ class Cpu {
   void interpret(Block& b, size_t first, bool checks);
   bool debug_stop_before();
   bool coarse_watch_stop();
+  // The bits of Mmu::watch_hits that are the debugger's watches (the guest's follow).
+  uint32_t debugger_watch_bits() const { return static_cast<uint32_t>((1ull << debug.watches.size()) - 1); }
   // A block stopped in the middle by the debugger: where it goes on.
   struct Resume {
     Block* block = nullptr;

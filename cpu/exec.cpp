@@ -95,7 +95,7 @@ void Cpu::exec_block() {
 
 void Cpu::interpret(Block& b, size_t first, bool debugging) {
   const bool guest = guest_debug_on();
-  const uint32_t mine = static_cast<uint32_t>((1ull << debug.watches.size()) - 1);
+  const uint32_t mine = debugger_watch_bits();
   for (size_t i = first; i < b.insns.size(); ++i) {
     if (debugging && debug_stop_before()) {
       resume_ = {&b, i, blocks_->generation};
@@ -199,7 +199,7 @@ void Cpu::update_watches() {
 }
 
 bool Cpu::debug_stop_before() {
-  const uint32_t mine = static_cast<uint32_t>((1ull << debug.watches.size()) - 1);
+  const uint32_t mine = debugger_watch_bits();
   if (mmu_.watch_hits & mine) {
     debug.watch_hits = mmu_.watch_hits & mine;
     mmu_.watch_hits &= ~mine;
@@ -235,7 +235,7 @@ bool Cpu::debug_stop_before() {
 // With coarse checks, outside the interpreter's exact ones: a watched access since the
 // last look (by host code, or by an interrupt's delivery) is a Watch stop per block.
 bool Cpu::coarse_watch_stop() {
-  const uint32_t mine = static_cast<uint32_t>((1ull << debug.watches.size()) - 1);
+  const uint32_t mine = debugger_watch_bits();
   if (!debug.coarse || debug_on() || !(mmu_.watch_hits & mine)) return false;
   debug.watch_hits = mmu_.watch_hits & mine;
   mmu_.watch_hits &= ~mine;

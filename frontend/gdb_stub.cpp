@@ -832,6 +832,14 @@ std::string GdbStub::monitor_command(const std::string& hex) {
 
 // Under -icount rr= the log holds the serial input (record) or gives it (replay), and the
 // log's cursor goes with each checkpoint (RecordReplay::cursor).
+// A disk whose writes go to its image: a second run would find them there.
+const devices::DiskImage* GdbStub::disk_written_in_place() const {
+  for (const auto& d : m_.disks()) {
+    if (!d->snapshot() && !d->readonly()) return d.get();
+  }
+  return nullptr;
+}
+
 std::string GdbStub::reverse_refusal() const {
   const MachineConfig& cfg = m_.config();
   auto live = [](const std::string& spec) { return spec == "stdio"; };
@@ -839,19 +847,14 @@ std::string GdbStub::reverse_refusal() const {
       (live(cfg.serial) || std::any_of(cfg.serial_extra.begin(), cfg.serial_extra.end(), live)))
     return "a serial port reads standard input, which a second run could not read again (use -serial file:PATH or none, "
            "or record the run: -icount rr=record)";
-  for (const auto& d : m_.disks()) {
-    if (!d->snapshot() && !d->readonly())
-      return "the disk " + d->path() + " is written in place (use -snapshot or readonly=on)";
-  }
+  if (const devices::DiskImage* d = disk_written_in_place())
+    return "the disk " + d->path() + " is written in place (use -snapshot or readonly=on)";
   if (history_.empty()) return "no history yet";
   return "";
 }
 
 void GdbStub::turn_start() {
-  if (fd_in_ < 0 && !stdio_) return;
-  for (const auto& d : m_.disks()) {
-    if (!d->snapshot() && !d->readonly()) return;
-  }
+  if ((fd_in_ < 0 && !stdio_) || disk_written_in_place()) return;
   const uint64_t now = m_.cpu().s.icount;
   const uint64_t from = m_.cpu().debug.stop_from;
   if (m_.traveling()) {

@@ -88,6 +88,7 @@ class GdbStub {
   std::string monitor_command(const std::string& hex);
   // Reverse debugging: "" when history can be retraced, else why not.
   std::string reverse_refusal() const;
+  const devices::DiskImage* disk_written_in_place() const;
   // bs (step) and bc (continue): the stop reply.
   std::string reverse(bool step);
 
