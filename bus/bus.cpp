@@ -50,7 +50,7 @@ Bus::GuestRam::~GuestRam() {
   if (p_) munmap(p_, n_);
 }
 
-Bus::Bus(uint64_t ram_size) : ram_(ram_size), io_map_(65536, nullptr) {
+Bus::Bus(uint64_t ram_size) : ram_(ram_size), dirty_((ram_size + 4095) / 4096, 1), io_map_(65536, nullptr) {
   unassigned_ = std::make_unique<Unassigned>(*this);
   std::fill(io_map_.begin(), io_map_.end(), unassigned_.get());
 }
@@ -70,6 +70,7 @@ void Bus::restore_bios_copy() {
   if (!bios_shadowed_) return;
   const uint32_t low_size = 0x100000 - bios_low_base_;
   std::memcpy(ram_.data() + bios_low_base_, bios_.data() + bios_.size() - low_size, low_size);
+  mark_dirty(bios_low_base_, low_size);
 }
 
 void Bus::map_option_rom(uint32_t base, std::vector<uint8_t> image) {
@@ -142,6 +143,7 @@ void Bus::write_phys(uint32_t phys, unsigned size, uint32_t value) {
     const uint32_t a = phys + i;
     if (uint8_t* p = ram_ptr(a)) {
       *p = static_cast<uint8_t>(value >> (8 * i));
+      dirty_[a >> 12] = 1;
       continue;
     }
     if (video_ && a >= kVideoWindow && a < kVideoWindowEnd) {
@@ -169,12 +171,14 @@ void Bus::write_phys(uint32_t phys, unsigned size, uint32_t value) {
 bool Bus::load(uint32_t phys, const void* data, size_t len) {
   if (static_cast<uint64_t>(phys) + len > ram_.size()) return false;
   std::memcpy(ram_.data() + phys, data, len);
+  mark_dirty(phys, len);
   return true;
 }
 
 bool Bus::fill(uint32_t phys, uint8_t byte, size_t len) {
   if (static_cast<uint64_t>(phys) + len > ram_.size()) return false;
   std::memset(ram_.data() + phys, byte, len);
+  mark_dirty(phys, len);
   return true;
 }
 

@@ -10,6 +10,7 @@
 // its data there); a smaller image (popek's bare-metal test ROMs) stays read-only.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -38,9 +39,12 @@ class Bus {
 
   // --- physical memory
   uint64_t ram_size() const { return ram_.size(); }
+  // All of RAM. Writes through this pointer are not marked dirty (below): it is for
+  // reading, and for test harnesses that set memory up before a run.
   uint8_t* ram() { return ram_.data(); }
   // Host pointer for a RAM page holding `phys`, or nullptr when the page is not plain
-  // RAM (ROM, unassigned, the legacy hole).
+  // RAM (ROM, unassigned, the legacy hole). A caller that writes through it marks the
+  // page dirty (the softmmu does: mmu/mmu.h).
   uint8_t* ram_ptr(uint32_t phys);
   const uint8_t* rom_ptr(uint32_t phys) const;
   void map_bios(std::vector<uint8_t> image);
@@ -75,6 +79,20 @@ class Bus {
   // Copy helpers for loaders (RAM only; return false when the range is not RAM).
   bool load(uint32_t phys, const void* data, size_t len);
   bool fill(uint32_t phys, uint8_t byte, size_t len);
+
+  // --- Dirty pages: per 4 KiB page of RAM, whether it may have been written since the
+  // last clear_dirty(). Checkpoints (frontend/snapshot.cpp) look only at these pages. Every
+  // write to RAM marks its page: write_phys, load, fill and the BIOS copy do it here, and
+  // the softmmu marks a page when it lets a write reach it by a host pointer (a write TLB
+  // entry, its slow path, a debugger's write); Mmu::clear_dirty drops those entries
+  // first, so that the next write through one marks again.
+  void mark_dirty(uint64_t phys, uint64_t len) {
+    if (len == 0 || phys >= ram_.size()) return;
+    const uint64_t last = std::min<uint64_t>(phys + len - 1, ram_.size() - 1) >> 12;
+    for (uint64_t p = phys >> 12; p <= last; ++p) dirty_[p] = 1;
+  }
+  bool dirty(uint64_t page) const { return dirty_[page] != 0; }
+  void clear_dirty() { std::fill(dirty_.begin(), dirty_.end(), uint8_t{0}); }
 
   // --- A20 gate: when disabled, physical address bit 20 reads as 0.
   bool a20() const { return a20_; }
@@ -133,6 +151,7 @@ class Bus {
     uint64_t n_ = 0;
   };
   GuestRam ram_;
+  std::vector<uint8_t> dirty_;  // per RAM page, mark_dirty
   std::vector<uint8_t> bios_;
   uint32_t bios_low_base_ = 0;   // first address of the alias below 1 MiB
   uint32_t bios_high_base_ = 0;  // first address of the image below 4 GiB

@@ -871,14 +871,17 @@ void GdbStub::turn_start() {
     if (!history_.empty() && history_.back().inputs != m_.host_inputs()) history_.clear();
     // Going forward again through history already checkpointed (after a travel back).
     if (!history_.empty() && now <= history_.back().icount) return;
-    if (!history_.empty()) {
-      const uint64_t span = now - history_.front().icount;
-      if (now - history_.back().icount < std::max<uint64_t>(kMinInterval, span / 64)) return;
-    }
-    // At most a tenth of the host's time since history began goes into checkpoints (when
-    // they are taken changes nothing the guest sees, only how far a travel has to go).
-    // Their cost varies with the pages written since the last: the budget is the sum.
+    // A reverse step replays from the last checkpoint: one every kEvery of the host's
+    // time keeps that replay short, whatever the engine's speed (when checkpoints are
+    // taken changes nothing the guest sees, only how far a travel has to go). And one
+    // every 1/64 of the history, for the runs that go fast through much of it.
     const auto t0 = std::chrono::steady_clock::now();
+    if (!history_.empty()) {
+      const uint64_t span = now - history_.front().icount, since = now - history_.back().icount;
+      if (since < kMinInterval || (since < span / 64 && t0 - last_taken_ < kEvery)) return;
+    }
+    // At most a tenth of the host's time since history began goes into checkpoints.
+    // Their cost varies with the pages written since the last: the budget is the sum.
     if (history_.empty()) {
       history_began_ = t0;
       checkpoint_time_ = {};
@@ -886,7 +889,8 @@ void GdbStub::turn_start() {
       return;
     }
     history_.push_back(checkpoint_here());
-    checkpoint_time_ += std::chrono::steady_clock::now() - t0;
+    last_taken_ = std::chrono::steady_clock::now();
+    checkpoint_time_ += last_taken_ - t0;
   }
   // Thinning: drop the checkpoint (never the first or the last) whose gap to its
   // predecessor is smallest for its age, so that checkpoints stay dense near the present

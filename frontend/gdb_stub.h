@@ -110,11 +110,13 @@ class GdbStub {
   Machine::Checkpoint last_;
   std::chrono::steady_clock::time_point history_began_;
   std::chrono::steady_clock::duration checkpoint_time_{};  // spent taking them since
+  std::chrono::steady_clock::time_point last_taken_;      // when the last was taken
   // Reverse execution scans history for hits: no checkpoint is inserted meanwhile (it
   // would move the ones being scanned), only on the travel to the place found.
   bool scanning_ = false;
   static constexpr size_t kMaxCheckpoints = 24;
   static constexpr uint64_t kMinInterval = 1'000'000;
+  static constexpr std::chrono::milliseconds kEvery{40};
   static constexpr uint64_t kNearPlace = 1u << 22;  // a travel checkpoints this close to its place
   Machine& m_;
   int listen_fd_ = -1;

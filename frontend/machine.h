@@ -202,10 +202,14 @@ class Machine {
   // without header and RAM, and RAM as 4 KiB pages, each shared with `like`'s page where
   // equal (nullptr: zeros), so that the checkpoints of a run hold each distinct page once
   // and taking one copies only the pages written since `like`.
+  // Pages not written since the last checkpoint taken or loaded (the bus's dirty marks)
+  // are shared without being compared, and a load writes only the marked pages and those
+  // the two checkpoints do not share.
   using RamPage = std::array<uint8_t, 4096>;
+  using RamPages = std::vector<std::shared_ptr<const RamPage>>;
   struct Checkpoint {
     std::vector<uint8_t> state;
-    std::vector<std::shared_ptr<const RamPage>> ram;
+    std::shared_ptr<const RamPages> ram;  // one per 4 KiB of RAM
   };
   Checkpoint take_checkpoint(const Checkpoint* like);
   void load_checkpoint(const Checkpoint& cp);
@@ -224,6 +228,9 @@ class Machine {
   // Look at the host if it asked for attention; a RunStep when the run must end.
   std::optional<RunStep> look_at_host();
 
+  // The pages of the checkpoint last taken or loaded: RAM is these but for the pages the
+  // bus marks dirty.
+  std::shared_ptr<const RamPages> dirty_base_;
   bool traveling_ = false;     // run_to_debug_stop is running
   uint64_t host_inputs_ = 0;   // keys, mouse events and resets not in a log
   // Host input that came while a debugger held the CPU inside a block (input_*).

@@ -507,33 +507,54 @@ Machine::Checkpoint Machine::take_checkpoint(const Checkpoint* like) {
   const uint8_t* ram = bus_.ram();
   const uint64_t size = bus_.ram_size();
   static const RamPage kZero{};
-  cp.ram.resize((size + kPage - 1) / kPage);
-  for (uint64_t p = 0; p < cp.ram.size(); ++p) {
+  const uint64_t count = (size + kPage - 1) / kPage;
+  auto pages = std::make_shared<RamPages>(count);
+  const RamPages* before = like && like->ram && like->ram->size() == count ? like->ram.get() : nullptr;
+  // RAM is `like` but for its dirty pages when `like` is where the marks were cleared.
+  const bool marked = before && like->ram == dirty_base_;
+  for (uint64_t p = 0; p < count; ++p) {
+    const std::shared_ptr<const RamPage>* old = before ? &(*before)[p] : nullptr;
+    if (marked && !bus_.dirty(p)) {
+      (*pages)[p] = *old;
+      continue;
+    }
     const uint64_t n = std::min<uint64_t>(kPage, size - p * kPage);
     const uint8_t* q = ram + p * kPage;
-    if (like && p < like->ram.size() && like->ram[p] && std::memcmp(q, like->ram[p]->data(), n) == 0) {
-      cp.ram[p] = like->ram[p];
+    if (old && *old && std::memcmp(q, (*old)->data(), n) == 0) {
+      (*pages)[p] = *old;
     } else if (std::memcmp(q, kZero.data(), n) != 0) {
       auto page = std::make_shared<RamPage>();
       std::memcpy(page->data(), q, n);
-      cp.ram[p] = std::move(page);
+      (*pages)[p] = std::move(page);
     }
   }
+  cp.ram = std::move(pages);
+  dirty_base_ = cp.ram;
+  mmu_.clear_dirty();
   return cp;
 }
 
 void Machine::load_checkpoint(const Checkpoint& cp) {
   load_snapshot_image("checkpoint", cp.state, false, false);
-  // RAM after the rest (which cannot fail then); the load dropped decoded code and
-  // cached translations. Only the pages that differ are written.
+  // RAM after the rest (which cannot fail then). Only the pages that differ are written:
+  // with marks, those marked and those the two checkpoints do not share. Code decoded
+  // from a page written goes as a guest store into it would make it go.
   uint8_t* ram = bus_.ram();
   const uint64_t size = bus_.ram_size();
   static const RamPage kZero{};
-  for (uint64_t p = 0; p < cp.ram.size() && p * kPage < size; ++p) {
+  const RamPages& want = *cp.ram;
+  const RamPages* base = dirty_base_ && dirty_base_->size() == want.size() ? dirty_base_.get() : nullptr;
+  for (uint64_t p = 0; p < want.size() && p * kPage < size; ++p) {
+    if (base && !bus_.dirty(p) && (*base)[p] == want[p]) continue;
     const uint64_t n = std::min<uint64_t>(kPage, size - p * kPage);
-    const uint8_t* src = cp.ram[p] ? cp.ram[p]->data() : kZero.data();
-    if (std::memcmp(ram + p * kPage, src, n) != 0) std::memcpy(ram + p * kPage, src, n);
+    const uint8_t* src = want[p] ? want[p]->data() : kZero.data();
+    if (std::memcmp(ram + p * kPage, src, n) == 0) continue;
+    std::memcpy(ram + p * kPage, src, n);
+    if (mmu_.is_code_page(static_cast<uint32_t>(p)) && mmu_.on_code_write)
+      mmu_.on_code_write(static_cast<uint32_t>(p), 0, static_cast<unsigned>(n));
   }
+  dirty_base_ = cp.ram;
+  mmu_.clear_dirty();
 }
 
 void Machine::load_snapshot(const std::string& path) {
@@ -666,6 +687,11 @@ void Machine::load_snapshot_image(const std::string& path, const std::vector<uin
   } catch (const bus::StateError& e) {
     throw SnapshotError(path + ": section " + e.what());
   }
+  // Decoded and translated code is kept by phys address and code mode, and the JIT checks
+  // the privilege it assumed: it holds across a load as across a task switch, but for a
+  // change of what CR0 says about paging and protection (as Cpu::set_cr0) and for the
+  // pages RAM brings back, which the caller of a load without RAM drops (load_checkpoint).
+  const bool code_holds = !with_ram && !((cpu_.s.cr[0] ^ cpu_state.cr[0]) & (cpu::cr0::PE | cpu::cr0::PG | cpu::cr0::WP));
   cpu_.s = cpu_state;
   uint8_t* ram = bus_.ram();
   if (with_ram) {
@@ -687,6 +713,7 @@ void Machine::load_snapshot_image(const std::string& path, const std::vector<uin
       }
       if (!zero) std::memset(ram + p * kPage, 0, n);
     }
+    bus_.mark_dirty(0, size);
   }
   bus_.set_a20(a20);
   DeviceLoader load{&by_name, path, true};
@@ -709,7 +736,7 @@ void Machine::load_snapshot_image(const std::string& path, const std::vector<uin
   // The MMU's control from the CRs, no cached translation or decoded block left.
   mmu_.set_control(cpu_.s.cr[0], cpu_.s.cr[3], cpu_.s.cr[4], cpu_.s.msr.efer);
   mmu_.flush_all(mmu::Mmu::FlushCause::Other);
-  cpu_.flush_code_cache();
+  if (!code_holds) cpu_.flush_code_cache();
   cpu_.update_watches();  // the guest's DR7 data breakpoints, as the loaded DRs say
   cpu_.debug_leave_block();
   deferred_input_.clear();  // host input for the run that was left

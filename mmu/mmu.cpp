@@ -308,6 +308,7 @@ void Mmu::fill_tlb(uint32_t linear, Access acc, bool user, uint64_t phys) {
   if (acc == Access::Write) {
     if (page < tracked_.size() && tracked_[page]) return;  // writes to tracked pages go slow
     if (bus_.ram_ptr(base) && bus_.ram_ptr(base + 4095)) host = bus_.ram_ptr(base);
+    if (host) bus_.mark_dirty(base, 4096);  // writes through the entry mark nothing
   } else if (bus_.ram_ptr(base) && bus_.ram_ptr(base + 4095)) {
     host = bus_.ram_ptr(base);
   }
@@ -446,6 +447,7 @@ bool Mmu::debug_write_phys(uint32_t phys, uint8_t value) {
 
 void Mmu::note_write(uint64_t phys, unsigned size) {
   if (phys >= k4G) return;
+  bus_.mark_dirty(phys, size);
   const uint32_t first = static_cast<uint32_t>(phys >> 12);
   const uint32_t last = static_cast<uint32_t>((phys + size - 1) >> 12);
   for (uint32_t pg = first; pg <= last; ++pg) {
@@ -476,6 +478,18 @@ void Mmu::drop_write_entries(uint32_t phys_page) {
       }
     }
   }
+}
+
+void Mmu::clear_dirty() {
+  const unsigned w0 = tlb_index(Access::Write, false), w1 = tlb_index(Access::Write, true);
+  for (auto& c : contexts_) {
+    for (unsigned k : {w0, w1}) {
+      for (TlbEntry& e : c->tlb[k]) {
+        if (e.tag != 1) set_entry(e, TlbEntry{}, true);
+      }
+    }
+  }
+  bus_.clear_dirty();
 }
 
 void Mmu::invalidate_page_table(uint32_t phys_page) {

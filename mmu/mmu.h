@@ -152,6 +152,11 @@ class Mmu {
   }
   std::function<void(uint32_t phys_page, unsigned offset, unsigned length)> on_code_write;
 
+  // Start a new set of dirty pages (bus/bus.h): drop every write entry of every address
+  // space's TLB, so that the next write to a page through generated code or the fast path
+  // refills one and marks the page, then clear the marks. The translations stay.
+  void clear_dirty();
+
   // --- Watchpoints (the gdb stub's Z2-Z4, the guest's data breakpoints in DR7): data
   // reads and writes that overlap a watched linear range set the range's bit in
   // `watch_hits`. Pages holding a watched range never enter the TLB for reads or writes, so

@@ -160,26 +160,27 @@ TEST_F(Snapshot, CheckpointsSharePagesAndLoadExactly) {
     SCOPED_TRACE(engine == Engine::Jit ? "jit" : "interp");
     Machine m(config(engine));
     run_into(m, 100'000);
-    uint8_t* ram = m.bus().ram();
-    // A page the guest never touches (its code and data are below 1 MiB + a few pages).
+    const uint8_t* ram = m.bus().ram();
+    // A page the guest never touches (its code and data are below 1 MiB + a few pages),
+    // written as a loader writes (marked dirty).
     const size_t spare = 3u << 20;
-    std::memset(ram + spare, 0x5A, 4096);
+    ASSERT_TRUE(m.bus().fill(spare, 0x5A, 4096));
     const Machine::Checkpoint one = m.take_checkpoint(nullptr);
     const uint64_t hash_one = m.state_hash(), icount_one = m.cpu().s.icount;
-    ASSERT_EQ(one.ram.size(), (4u << 20) / 4096);
-    ASSERT_NE(one.ram[spare / 4096], nullptr);
-    EXPECT_EQ(one.ram[spare / 4096 + 1], nullptr) << "a zero page was copied";
+    ASSERT_EQ(one.ram->size(), (4u << 20) / 4096);
+    ASSERT_NE((*one.ram)[spare / 4096], nullptr);
+    EXPECT_EQ((*one.ram)[spare / 4096 + 1], nullptr) << "a zero page was copied";
 
     run_into(m, 300'000);
-    ram[spare + 7] = 0xA5;  // one byte of the spare page changes
+    ASSERT_TRUE(m.bus().fill(spare + 7, 0xA5, 1));  // one byte of the spare page changes
     const Machine::Checkpoint two = m.take_checkpoint(&one);
     const uint64_t hash_two = m.state_hash();
-    EXPECT_NE(two.ram[spare / 4096], one.ram[spare / 4096]) << "a changed page was shared";
+    EXPECT_NE((*two.ram)[spare / 4096], (*one.ram)[spare / 4096]) << "a changed page was shared";
     size_t shared = 0;
-    for (size_t p = 0; p < two.ram.size(); ++p) shared += two.ram[p] && two.ram[p] == one.ram[p];
+    for (size_t p = 0; p < two.ram->size(); ++p) shared += (*two.ram)[p] && (*two.ram)[p] == (*one.ram)[p];
     EXPECT_GE(shared, 1u) << "no unchanged page was shared";
 
-    std::memset(ram + spare + 4096, 0x77, 4096);  // written after both: must go on load
+    ASSERT_TRUE(m.bus().fill(spare + 4096, 0x77, 4096));  // written after both: must go on load
     m.load_checkpoint(one);
     EXPECT_EQ(m.cpu().s.icount, icount_one);
     EXPECT_EQ(m.state_hash(), hash_one);
@@ -191,7 +192,7 @@ TEST_F(Snapshot, CheckpointsSharePagesAndLoadExactly) {
     m.load_checkpoint(one);
     Machine ref(config(engine));
     run_into(ref, 100'000);
-    std::memset(ref.bus().ram() + spare, 0x5A, 4096);
+    ASSERT_TRUE(ref.bus().fill(spare, 0x5A, 4096));
     EXPECT_EQ(ref.state_hash(), hash_one);
     EXPECT_EQ(m.run(), 33);
     EXPECT_EQ(ref.run(), 33);
