@@ -11,8 +11,9 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cerrno>
+#include <chrono>
+#include <cinttypes>
 #include <cstdio>
 #include <cstring>
 #include <optional>
@@ -386,6 +387,7 @@ void GdbStub::stopped() {
     m_.cpu().debug_resume();
     return;
   }
+  if (m_.cpu().debug.stop == cpu::Cpu::Debug::Stop::Watch && m_.cpu().debug.watch_coarse) refine_watch_stop();
   send_packet(stop_reply());
   serve();
 }
@@ -476,8 +478,62 @@ std::string GdbStub::watch_reason(uint32_t hits) const {
 }
 
 void GdbStub::resume(bool step) {
-  m_.cpu().debug.single_step = step;
+  cpu::Cpu& c = m_.cpu();
+  c.debug.single_step = step;
+  // A continue with a watchpoint runs per block (translated code) when history can take
+  // it back to the instruction that hit (refine_watch_stop); else on the interpreter.
+  const bool coarse = c.debug.watches.empty() || (!step && rescan_possible());
+  if (coarse != c.debug.coarse) {
+    c.debug.coarse = coarse;
+    c.debug_changed();
+  }
+  resume_icount_ = c.s.icount;
   resume_ = true;
+}
+
+bool GdbStub::rescan_possible() {
+  if (!history_.empty() && history_.front().icount <= m_.cpu().s.icount) return reverse_refusal().empty();
+  // No history yet (a debugger's write clears it, or nothing ran): it can begin here,
+  // between two blocks (a checkpoint's run starts a block at its EIP).
+  if (!history_.empty() || m_.cpu().in_block() || !rerun_refusal().empty()) return false;
+  history_began_ = last_taken_ = std::chrono::steady_clock::now();
+  checkpoint_time_ = {};
+  history_.push_back(checkpoint_here());
+  return true;
+}
+
+// The guest stopped at the end of a block that made a watched access (or an interrupt
+// delivery that did): go back to the checkpoint before it, on to a few instructions
+// before it with the checks off, then on with exact checks to the stop a continue on the
+// interpreter would have made. (Nothing between the resume and that block hit: its checks
+// would have stopped the run there.)
+void GdbStub::refine_watch_stop() {
+  cpu::Cpu& c = m_.cpu();
+  const Checks checks{c.debug.breakpoints, c.debug.watches};
+  const uint64_t end = c.s.icount, w = c.debug.watch_icount;
+  const uint64_t from = std::max(resume_icount_, w >= 2 ? w - 2 : 0);
+  auto it = std::upper_bound(history_.begin(), history_.end(), from,
+                             [](uint64_t v, const Checkpoint& cp) { return v < cp.icount; });
+  if (it == history_.begin()) {
+    m_.bus().log().warn("gdb-watch-refine", "gdb stub: no checkpoint before a watchpoint hit at instruction "
+                        "%" PRIu64 ": the stop is at the end of its block", w);
+    return;
+  }
+  const Checkpoint cp = *std::prev(it);  // (a copy: the travel may add a checkpoint)
+  travel(cp, {from, kAnyEip});
+  c.debug.breakpoints = checks.breaks;
+  c.debug.watches = checks.watches;
+  c.debug.coarse = false;
+  c.debug.stop_from = end + 1;
+  c.debug_changed();
+  c.update_watches();
+  c.debug_resume();  // (a breakpoint here is where the guest was resumed, or is none)
+  const bool found = m_.run_to_debug_stop() && c.debug.stop != cpu::Cpu::Debug::Stop::Position;
+  c.debug.stop_from = UINT64_MAX;
+  if (!found) {
+    m_.bus().log().warn("gdb-watch-refine", "gdb stub: the watchpoint hit near instruction %" PRIu64
+                        " was not found again: the stop is after it", w);
+  }
 }
 
 void GdbStub::sync_breakpoints() {
@@ -487,7 +543,8 @@ void GdbStub::sync_breakpoints() {
   d.watches.clear();
   for (const WatchSpec& s : watches_) d.watches.push_back({s.addr, s.len, s.kind});
   // Breakpoints alone are checked per block (translated code runs between them); a
-  // watchpoint must stop right after its instruction, so with one the interpreter runs.
+  // watchpoint must stop right after its instruction, so with one the interpreter runs
+  // (but see resume).
   d.coarse = d.watches.empty();
   m_.cpu().debug_changed();
   m_.cpu().update_watches();
@@ -841,6 +898,12 @@ const devices::DiskImage* GdbStub::disk_written_in_place() const {
 }
 
 std::string GdbStub::reverse_refusal() const {
+  if (const std::string why = rerun_refusal(); !why.empty()) return why;
+  if (history_.empty()) return "no history yet";
+  return "";
+}
+
+std::string GdbStub::rerun_refusal() const {
   const MachineConfig& cfg = m_.config();
   auto live = [](const std::string& spec) { return spec == "stdio"; };
   if (cfg.rr_mode == RrMode::Off &&
@@ -849,7 +912,6 @@ std::string GdbStub::reverse_refusal() const {
            "or record the run: -icount rr=record)";
   if (const devices::DiskImage* d = disk_written_in_place())
     return "the disk " + d->path() + " is written in place (use -snapshot or readonly=on)";
-  if (history_.empty()) return "no history yet";
   return "";
 }
 
@@ -923,6 +985,38 @@ void GdbStub::load_checkpoint(const Checkpoint& cp) {
   if (rr && cp.rr) rr->rewind(*cp.rr);
 }
 
+GdbStub::Pos GdbStub::here() const {
+  const cpu::Cpu& c = m_.cpu();
+  return {c.s.icount, c.s.seg[cpu::CS].base + c.s.eip};
+}
+
+void GdbStub::start(const Checkpoint& cp, uint64_t from, const Checks* armed, bool exact) {
+  cpu::Cpu& c = m_.cpu();
+  load_checkpoint(cp);
+  c.debug = {};
+  if (armed) {
+    c.debug.breakpoints = armed->breaks;
+    c.debug.watches = armed->watches;
+    c.debug.coarse = !exact;
+    c.debug_changed();
+  }
+  c.update_watches();
+  c.debug.stop_from = from;
+  c.debug_forget_resume_point();
+}
+
+bool GdbStub::reached(Pos p, Pos to) {
+  return p.first > to.first || (p.first == to.first && (to.second == kAnyEip || p.second == to.second));
+}
+
+void GdbStub::travel(const Checkpoint& cp, Pos to) {
+  start(cp, to.first, nullptr);
+  while (m_.run_to_debug_stop()) {
+    if (reached(here(), to)) break;
+    m_.cpu().debug_resume();
+  }
+}
+
 std::string GdbStub::reverse(bool step) {
   const std::string why = reverse_refusal();
   if (!why.empty()) {
@@ -930,43 +1024,12 @@ std::string GdbStub::reverse(bool step) {
     return "E01";
   }
   cpu::Cpu& c = m_.cpu();
-  using Pos = std::pair<uint64_t, uint32_t>;  // (instruction count, linear EIP): a boundary
-  auto here = [&c]() -> Pos { return {c.s.icount, c.s.seg[cpu::CS].base + c.s.eip}; };
-  const std::vector<uint32_t> breaks = c.debug.breakpoints;
-  const std::vector<mmu::Mmu::Watch> watches = c.debug.watches;
+  const Checks checks{c.debug.breakpoints, c.debug.watches};
+  const std::vector<uint32_t>& breaks = checks.breaks;
   const bool forward_coarse = c.debug.coarse;
-  // From a checkpoint; `armed`: with the breakpoints and watches, checked per block
-  // (cpu/cpu.h) unless `exact`.
-  auto start = [&](const Checkpoint& cp, uint64_t from, bool armed, bool exact = false) {
-    load_checkpoint(cp);
-    c.debug = {};
-    if (armed) {
-      c.debug.breakpoints = breaks;
-      c.debug.watches = watches;
-      c.debug.coarse = !exact;
-      c.debug_changed();
-    }
-    c.update_watches();
-    c.debug.stop_from = from;
-    c.debug_forget_resume_point();
-  };
-  // A boundary `to`, or with EIP kAnyEip the first boundary at its instruction count,
-  // reached (or passed).
-  constexpr uint32_t kAnyEip = 0xFFFFFFFFu;
-  auto reached = [](Pos p, Pos to) {
-    return p.first > to.first || (p.first == to.first && (to.second == kAnyEip || p.second == to.second));
-  };
-  // From a checkpoint, to the boundary `to` (which the run passes).
-  auto travel = [&](const Checkpoint& cp, Pos to) {
-    start(cp, to.first, false);
-    while (m_.run_to_debug_stop()) {
-      if (reached(here(), to)) break;
-      c.debug_resume();
-    }
-  };
   auto finish = [&](const std::string& reply) {
-    c.debug.breakpoints = breaks;
-    c.debug.watches = watches;
+    c.debug.breakpoints = checks.breaks;
+    c.debug.watches = checks.watches;
     c.debug.stop_from = UINT64_MAX;
     c.debug.coarse = forward_coarse;
     c.debug_changed();
@@ -986,7 +1049,7 @@ std::string GdbStub::reverse(bool step) {
     // The boundary just before the present: scan from the instruction count before it.
     // (The scan leaves a checkpoint near the present when the last was far: the travel
     // then starts there.)
-    start(history_[j - 1], now.first ? now.first - 1 : 0, false);
+    start(history_[j - 1], now.first ? now.first - 1 : 0, nullptr);
     std::optional<Pos> prev;
     while (m_.run_to_debug_stop()) {
       const Pos p = here();
@@ -1020,7 +1083,7 @@ std::string GdbStub::reverse(bool step) {
   // instruction count `from` (exact checks from there) up to window_to.
   auto scan = [&](const Checkpoint& cp, Pos limit, bool exact, uint64_t from, uint64_t window_to) {
     const bool window = window_to != 0;
-    start(cp, window ? from : limit.first, true, exact);
+    start(cp, window ? from : limit.first, &checks, exact);
     std::optional<Hit> last;
     scanning_ = true;
     while (m_.run_to_debug_stop()) {

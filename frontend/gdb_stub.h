@@ -88,6 +88,8 @@ class GdbStub {
   std::string monitor_command(const std::string& hex);
   // Reverse debugging: "" when history can be retraced, else why not.
   std::string reverse_refusal() const;
+  // "" when a second run from a checkpoint would be the same run, else why not.
+  std::string rerun_refusal() const;
   const devices::DiskImage* disk_written_in_place() const;
   // bs (step) and bc (continue): the stop reply.
   std::string reverse(bool step);
@@ -105,6 +107,27 @@ class GdbStub {
   Checkpoint checkpoint_here();
   // Set the machine (and the record/replay log) back to `cp`.
   void load_checkpoint(const Checkpoint& cp);
+  // A boundary between instructions: (instruction count, linear EIP).
+  using Pos = std::pair<uint64_t, uint32_t>;
+  static constexpr uint32_t kAnyEip = 0xFFFFFFFFu;  // a Pos at the first boundary of its count
+  Pos here() const;
+  // `to`, or with EIP kAnyEip the first boundary at its instruction count, reached (or passed).
+  static bool reached(Pos p, Pos to);
+  // From a checkpoint with the debugger's checks off, stopping at every boundary from
+  // the instruction count `from` on (Cpu::Debug::stop_from). With `breaks`/`watches`
+  // (`armed`): those checks too, per block unless `exact`.
+  struct Checks {
+    std::vector<uint32_t> breaks;
+    std::vector<mmu::Mmu::Watch> watches;
+  };
+  void start(const Checkpoint& cp, uint64_t from, const Checks* armed, bool exact = false);
+  // From a checkpoint to the boundary `to` (which the run passes), checks off.
+  void travel(const Checkpoint& cp, Pos to);
+  // A continue with a watchpoint runs per block when history can bring it back
+  // (resume): at a per-block Watch stop, go back and stop right after the instruction.
+  bool rescan_possible();
+  void refine_watch_stop();
+  uint64_t resume_icount_ = 0;  // where the guest was last resumed
   std::vector<Checkpoint> history_;
   // The machine's last checkpoint taken or loaded: the next shares its unchanged pages.
   Machine::Checkpoint last_;

@@ -3,10 +3,13 @@
 boot on popek's JIT under its gdb stub (-gdb tcp), driven over the remote protocol the
 way gdb drives it. After SECONDS of boot (Ctrl-C, as gdb sends it) it times:
 
+  c        the rate of that boot, forward;
   bs       reverse-stepi, twice (the second starts from a checkpoint the first left);
   bc/bp    reverse-continue with a breakpoint nowhere in the history: the scan crosses
            all of it back to its start ("replaylog:begin");
-  bc/watch the same with a write watchpoint on bytes nothing writes;
+  c/watch  the rate forward again from there, with a write watchpoint on bytes nothing
+           writes, for SECONDS;
+  bc/watch reverse-continue with that watchpoint;
 and prints each with the instructions crossed and the rate. The stub's targets: a
 reverse step under 0.2 s, reverse-continue across 10^9 instructions under 10 s.
 
@@ -92,6 +95,7 @@ def main():
         c.reply()
         n = c.icount()
         print("history: %d instructions (%.1f s of boot under the stub)" % (n, seconds))
+        print("c         %.0f M/s forward, no watchpoint" % (n / seconds / 1e6))
         for k in (1, 2):
             t, r = timed(c, b"bs")
             print("bs        %.3f s   (reverse-stepi %d: %s)" % (t, k, r.decode()))
@@ -103,14 +107,15 @@ def main():
         t, r = timed(c, b"bc")
         print("bc/bp     %.3f s   across %d instructions: %.0f M/s (%s)" % (t, here, here / t / 1e6, r.decode()))
         c.ask(b"z0,%x,1" % nowhere)
-        # Forward to where it was (a breakpoint on the EIP there would stop earlier: step
-        # to the count through continue with no breakpoint is not offered, so go on a while).
+        # Forward again, from the start of history, with the watchpoint set.
+        c.ask(b"Z2,%x,4" % nowhere)
+        start = c.icount()
         c.s.sendall(packet(b"c"))
         time.sleep(seconds)
         c.s.sendall(b"\x03")
         c.reply()
         here = c.icount()
-        c.ask(b"Z2,%x,4" % nowhere)
+        print("c/watch   %.0f M/s forward with a write watchpoint" % ((here - start) / seconds / 1e6))
         t, r = timed(c, b"bc")
         print("bc/watch  %.3f s   across %d instructions: %.0f M/s (%s)" % (t, here, here / t / 1e6, r.decode()))
         c.ask(b"z2,%x,4" % nowhere)

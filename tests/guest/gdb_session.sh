@@ -1,10 +1,10 @@
 #!/bin/sh
 # A real gdb (batch mode) debugs tests/guest/gdb_target.asm through popek's gdb stub:
 # a breakpoint on a symbol, registers, memory at a linear address the page tables map
-# elsewhere, a watchpoint that must stop right after the one instruction writing the
-# variable, single steps, reverse-stepi, reverse-continue to a breakpoint, to the last
-# write of a watched variable and to the start of history, a second breakpoint, and the
-# guest's exit reported to gdb. The guest's output and final state hash must equal those
+# elsewhere, watchpoints that must stop right after the one instruction writing the
+# variable (from the start, in translated code, and later), single steps, reverse-stepi,
+# reverse-continue to a breakpoint, to the last write of a watched variable and to the
+# start of history, a second breakpoint, and the guest's exit reported to gdb. The guest's output and final state hash must equal those
 # of a run without the debugger: stopping and stepping in the middle of blocks, and
 # travelling back through history, must not change what the guest executes.
 #
@@ -45,6 +45,10 @@ set confirm off
 file $elf
 $target
 printf "START eip=%#x\n", \$eip
+watch *(int *)((char *)&slots + 4)
+continue
+printf "FWATCH ecx=%#x eip=%#x slot=%#x\n", \$ecx, \$eip, *(int *)((char *)&slots + 4)
+delete
 break *bump
 continue
 printf "BUMP1 ecx=%d eip=%#x\n", \$ecx, \$eip
@@ -122,6 +126,9 @@ expect() {
     if grep -qxF "$1" "$tmp/gdb.log"; then echo "ok: $1"
     else echo "MISSING: $1"; fails=$((fails + 1)); fi
 }
+# The first write of slots[1] (ecx 0x4000) in the hot loop, from the start: the stop
+# comes right after mov [slots + edx * 4], ecx (7 bytes) though translated code ran it.
+expect "FWATCH ecx=0x4000 eip=$(hex "$(sym spin_store)" 7) slot=0x4000"
 expect "BUMP1 ecx=0 eip=$bump"
 # Back from the first call into the hot loop before it, 490,000 instructions back: the
 # last pass at spin_first; forward to the call again; back to the last write of slots[5]
