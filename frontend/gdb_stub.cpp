@@ -554,9 +554,21 @@ void GdbStub::sync_breakpoints() {
 
 std::string GdbStub::handle(const std::string& p) {
   if (p.empty()) return "";
+  auto length_zero = [&p] {  // M/X ADDR,0: (gdb probes X so)
+    const size_t comma = p.find(','), colon = p.find(':');
+    return comma != std::string::npos && colon != std::string::npos && p.compare(comma + 1, colon - comma - 1, "0") == 0;
+  };
+  const bool write = p[0] == 'G' || p[0] == 'P' || ((p[0] == 'M' || p[0] == 'X') && !length_zero());
+  if (write && m_.record_replay()) {
+    // A log holds what enters from the host at points between blocks; a debugger writes
+    // wherever the guest stopped, and a replay would not repeat it.
+    m_.bus().log().warn("gdb-write-rr", "gdb stub: writes to registers or memory are refused while "
+                        "recording or replaying (-icount rr=): the log could not replay them");
+    return "E01";
+  }
   // A debugger's write makes a run of its own: re-running from a checkpoint would not
   // repeat it, so history starts again.
-  if (p[0] == 'G' || p[0] == 'P' || p[0] == 'M' || p[0] == 'X') history_.clear();
+  if (write) history_.clear();
   cpu::Cpu& c = m_.cpu();
   switch (p[0]) {
     case '?':

@@ -9,6 +9,7 @@
 
 #include "frontend/gdb_stub.h"
 #include "frontend/machine.h"
+#include "frontend/record_replay.h"
 #include "temp_files.h"
 #include "tiny_kernel.h"
 
@@ -98,6 +99,31 @@ TEST_F(GdbPackets, Memory) {
   EXPECT_EQ(stub->handle("mf0000000,4"), "E14") << "no memory there";
   EXPECT_EQ(stub->handle("m3ffffe,4"), "0000") << "a read that runs off RAM returns what it read";
   EXPECT_EQ(stub->handle("M1000,4:dead"), "E22");
+}
+
+// A record/replay log holds what enters from the host between blocks; a debugger's
+// write would make a recording that does not replay, or a replay that strays: refused,
+// and the guest left as it was. Reads, and gdb's zero-length probe of X, go on.
+TEST(GdbPacketsUnderRr, WritesAreRefused) {
+  TempFiles files;
+  MachineConfig c;
+  c.ram_size = 4u << 20;
+  c.kernel_path = files.write("kernel.bin", kludge_kernel({0xF4}));
+  c.serial = "none";
+  c.rr_mode = RrMode::Record;
+  c.rr_file = files.path_for("run.rr");
+  RecordReplay rr(c);
+  Machine m(c, InputMirror{}, &rr);
+  GdbStub stub(m, "unix:" + files.path_for("gdb.sock"));
+  const uint32_t eax = m.cpu().s.gpr[cpu::EAX];
+  EXPECT_EQ(stub.handle("P0=78563412"), "E01");
+  EXPECT_EQ(stub.handle("G" + std::string(2 * (33 * 4 + 8 * 10), '0')), "E01");
+  EXPECT_EQ(m.cpu().s.gpr[cpu::EAX], eax);
+  EXPECT_EQ(stub.handle("M1000,4:deadbeef"), "E01");
+  EXPECT_EQ(stub.handle("X1000,1:a"), "E01");
+  EXPECT_EQ(stub.handle("m1000,4"), "00000000") << "memory stays as it was";
+  EXPECT_EQ(stub.handle("X1000,0:"), "OK");
+  EXPECT_NE(stub.handle("g"), "E01");
 }
 
 TEST_F(GdbPackets, BreakpointsAndWatchpointsReachTheCpuAndTheMmu) {
