@@ -5,8 +5,9 @@
 #
 #  1. replay under gdb (-gdb stdio): to the sixth byte's read, reverse-stepi, three
 #     reverse-continues back to earlier reads (the log's serial input, checkpoints and
-#     cursor go back with the machine), then on to the end: exit status 33, the recorded
-#     state hash and debug console, no divergence;
+#     cursor go back with the machine), forward to a read and to the next write of a
+#     watched variable, then on to the end: exit status 33, the recorded state hash and
+#     debug console, no divergence;
 #  2. record under gdb (-gdb tcp, input through a pipe that is still writing): reverse
 #     steps back over bytes already taken, then on to the end past what was recorded: each
 #     byte and checkpoint is in the log once, and the log replays to the same state hash;
@@ -74,6 +75,10 @@ printf "RCONT3 count=%d eip=%#x\n", *(int *)&count, \$eip
 continue
 printf "AGAIN4 count=%d eip=%#x\n", *(int *)&count, \$eip
 delete
+watch *(int *)&count
+continue
+printf "FWATCH count=%d eip=%#x\n", *(int *)&count, \$eip
+delete
 continue
 GDB
 timeout 60 gdb -nx -batch -x "$out/replay.gdb" >"$out/replay.gdb.log" 2>&1
@@ -87,6 +92,7 @@ expect "$out/replay.gdb.log" "RCONT5 count=4 eip=$got"
 expect "$out/replay.gdb.log" "RCONT4 count=3 eip=$got"
 expect "$out/replay.gdb.log" "RCONT3 count=2 eip=$got"
 expect "$out/replay.gdb.log" "AGAIN4 count=3 eip=$got"
+expect "$out/replay.gdb.log" "FWATCH count=4 eip=$(sym test_main.counted)"
 grep -q "exited with code 041" "$out/replay.gdb.log" && ok "gdb saw the exit (status 33)" || fail "gdb did not see status 33"
 grep -q diverged "$out/replay.err" && fail "the replay under gdb diverged"
 [ "$(hash_of "$out/replay.err")" = "$rec_hash" ] && ok "replay under gdb: state hash $rec_hash as recorded" ||

@@ -73,6 +73,7 @@ test_main:
         add     eax, ecx
         mov     [sum], eax
         inc     dword [count]
+.counted:                               ; (gdb_rr.sh: a watch on count stops here)
         cmp     bl, '!'
         jne     .quit
         mov     ecx, 1000000
