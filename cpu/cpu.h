@@ -340,12 +340,20 @@ class Cpu {
   // After debug.breakpoints or debug.coarse changed: with coarse checks, translated code
   // is dropped when a breakpoint is new, so that no jump patched between two blocks (or
   // jump-cache entry) enters one that now holds it (while breakpoints are set, jumps are
-  // not patched and entries are made only for blocks without one).
+  // patched only into blocks whose chain entry tests breakpoint_pages, and entries are
+  // made only for blocks without one).
   void debug_changed();
   // The JIT made a link or jump-cache entry without looking at breakpoints.
   void links_unchecked() {
     if (!checked_breaks_.empty()) checked_breaks_.clear();
   }
+  // Bit p: linear page p holds a breakpoint checked per block (debug.coarse). Translated
+  // code made while such breakpoints are set tests its pages here at its chain entry and
+  // leaves for the run loop when one is set, so jumps into it may be patched: the same
+  // code at another linear address meets the test there. Kept by the run loop
+  // (sync_breakpoint_pages, at each run()).
+  const uint64_t* breakpoint_pages() const { return bp_pages_.get(); }
+  void sync_breakpoint_pages();
   // A travel through history starts at a checkpoint: no boundary is passed as already seen.
   void debug_forget_resume_point() { skip_icount_ = ~0ull; }
   // Stopped in the middle of a block (run() goes on with it first).
@@ -439,6 +447,8 @@ class Cpu {
   uint64_t skip_icount_ = ~0ull;  // a breakpoint at skip_linear_ is passed at this count
   // Breakpoints every link and jump-cache entry of translated code respects (debug_changed).
   std::vector<uint32_t> checked_breaks_;
+  std::unique_ptr<uint64_t[]> bp_pages_ = std::make_unique<uint64_t[]>(1u << 14);  // 2^20 bits
+  std::vector<uint32_t> bp_pages_set_;  // the breakpoints whose pages are set there
   uint32_t skip_linear_ = 0;
   uint8_t guest_watch_dr_[4] = {};  // the DR number of each guest watch (after the debugger's)
   unsigned guest_watches_ = 0;

@@ -325,8 +325,18 @@ bool Cpu::step(const Insn& in) {
 Block* Cpu::find_block(uint32_t phys, CodeMode mode) { return blocks_->find(phys, mode); }
 uint64_t Cpu::code_generation() const { return blocks_->generation + blocks_->host_generation; }
 
+void Cpu::sync_breakpoint_pages() {
+  static const std::vector<uint32_t> kNone;
+  const std::vector<uint32_t>& want = debug.coarse ? debug.breakpoints : kNone;
+  if (want == bp_pages_set_) return;
+  for (uint32_t bp : bp_pages_set_) bp_pages_[bp >> 18] = 0;
+  for (uint32_t bp : want) bp_pages_[bp >> 18] |= 1ull << ((bp >> 12) & 63);
+  bp_pages_set_ = want;
+}
+
 Cpu::RunExit Cpu::run(uint64_t until) {
   run_until = until;
+  sync_breakpoint_pages();
   while (s.icount < until || resume_.block) {
     if (stop_requested() || (host_attention && host_attention->load(std::memory_order_relaxed)))
       return RunExit::Stopped;

@@ -1055,6 +1055,21 @@ void Translator::translate(Stats& stats) {
     Label leave = a_.newLabel();
     a_.bind(chain_);
     chain_checks(leave);
+    if (t_.bp_guard) {
+      // The first and last page of the block's bytes at its linear address: a breakpoint
+      // there sends the run loop to look (Cpu::breakpoint_within).
+      a_.mov(x86::r9d, x86::dword_ptr(x86::r14, offsetof(Ctx, entry_eip)));
+      a_.add(x86::r9d, x86::dword_ptr(x86::r13, seg_base_off(cpu::CS)));
+      a_.mov(x86::r11, x86::qword_ptr(x86::r14, offsetof(Ctx, bp_pages)));
+      a_.mov(x86::r10d, x86::r9d);
+      a_.shr(x86::r10d, 12);
+      a_.bt(x86::qword_ptr(x86::r11), x86::r10);
+      a_.jc(leave);
+      a_.add(x86::r9d, std::max<uint32_t>(b_.length, 1) - 1);
+      a_.shr(x86::r9d, 12);
+      a_.bt(x86::qword_ptr(x86::r11), x86::r9);
+      a_.jc(leave);
+    }
     // FS and GS, when used, must still be flat (bits 1 and 0 of the stamp, kept by the
     // helpers after any instruction that may load them).
     const uint32_t fs_gs = ((t_.seg_mask >> cpu::FS) & 1 ? 2u : 0u) | ((t_.seg_mask >> cpu::GS) & 1 ? 1u : 0u);
@@ -1277,6 +1292,7 @@ Native::Native(cpu::Cpu& cpu, unsigned hot_threshold, size_t max_code)
   x.stats = &stats;
   x.intr = cpu.intr_line();
   x.jcache = impl_->jcache.data();
+  x.bp_pages = cpu.breakpoint_pages();
   for (unsigned v = 0; v < 256; ++v) x.df_step[v] = (v << 8) & cpu::flag::DF ? -1 : 1;
   // The shared stubs.
   CodeHolder code;
@@ -1341,6 +1357,7 @@ bool Native::run(cpu::Cpu& cpu, cpu::Block& block) {
       code.setErrorHandler(&errors);
       x86::Assembler a(&code);
       t->user = cpu.s.cpl == 3;
+      t->bp_guard = cpu.debug.coarse && !cpu.debug.breakpoints.empty();
       Translator tr(a, block, *t, t->user, m.stubs, m.probe);
       if (block.mode == cpu::CodeMode::Prot32) {
         tr.translate(stats);

@@ -222,11 +222,13 @@ extern "C" const void* popek_jit_link(Ctx* ctx, ChainSlot* slot) {
   if (!b || !b->host_code) return nullptr;
   auto* t = static_cast<Translation*>(b->host_code);
   if (!t->chain) return nullptr;
-  if (c.debug.coarse && !c.debug.breakpoints.empty()) {
-    // Breakpoints are set (coarse checks): a block holding one runs on the interpreter, and
-    // no jump is patched (the same code may run at another linear address, where one is).
+  const bool breaks = c.debug.coarse && !c.debug.breakpoints.empty();
+  if (breaks) {
+    // Breakpoints are set (coarse checks): a block holding one runs on the interpreter. A
+    // jump is patched only into a block whose chain entry looks for them (the same code
+    // may run at another linear address, where one is): Translation::bp_guard.
     if (c.breakpoint_within(c.s.seg[cpu::CS].base + ctx->entry_eip, b->length)) return nullptr;
-    return compatible(*t, *slot->owner) || guard_ok(c, *t) ? t->chain : nullptr;
+    if (!t->bp_guard) return compatible(*t, *slot->owner) || guard_ok(c, *t) ? t->chain : nullptr;
   }
   if (compatible(*t, *slot->owner)) {
     // A block that reaches into the next page may be dropped with that page while the
@@ -234,7 +236,7 @@ extern "C" const void* popek_jit_link(Ctx* ctx, ChainSlot* slot) {
     if (b->two_pages) return t->chain;
     const int64_t rel = reinterpret_cast<intptr_t>(t->chain) - reinterpret_cast<intptr_t>(slot->patch + 4);
     if (rel == static_cast<int32_t>(rel) && !slot->linked_to) {
-      c.links_unchecked();
+      if (!t->bp_guard) c.links_unchecked();
       const int32_t rel32 = static_cast<int32_t>(rel);
       std::memcpy(slot->patch, &rel32, 4);
       slot->linked_to = t;

@@ -65,6 +65,7 @@ struct Ctx {
   // The current address space's TLB of instruction fetches at the current CPL (kept by
   // update_stop): a jump-cache entry holds while its code page is mapped there as it was.
   const mmu::TlbEntry* exec_tlb;
+  const uint64_t* bp_pages;  // Cpu::breakpoint_pages
   // +1 or -1 by the second byte of EFLAGS (DF is its bit 2): the step of a string
   // instruction's index registers, looked up without touching the host flags.
   int64_t df_step[256];
@@ -116,6 +117,9 @@ struct Translation {
   uint8_t seg_mask = 0;        // segments native memory accesses use (bit per SegReg)
   bool user = false;           // translated for CPL 3 (TLB arrays of user accesses)
   bool threaded = false;       // 16-bit code: a call per instruction, no assumptions
+  // Made while breakpoints were checked per block: the chain entry leaves when a page of
+  // the block (at the linear address it is entered at) holds one (Cpu::breakpoint_pages).
+  bool bp_guard = false;
   uint32_t span = 0;           // bytes of guest code: EIP must not wrap past 4 GiB inside
   size_t code_size = 0;
 };

@@ -1,11 +1,12 @@
 #!/bin/sh
 # A real gdb (batch mode) debugs tests/guest/gdb_target.asm through popek's gdb stub:
-# a breakpoint on a symbol, registers, memory at a linear address the page tables map
-# elsewhere, watchpoints that must stop right after the one instruction writing the
-# variable (from the start, in translated code, and later), single steps, reverse-stepi,
-# reverse-continue to a breakpoint, to the last write of a watched variable and to the
-# start of history, a second breakpoint, and the guest's exit reported to gdb. The guest's output and final state hash must equal those
-# of a run without the debugger: stopping and stepping in the middle of blocks, and
+# a breakpoint on a symbol and one on code mapped at a second linear address, registers,
+# memory at a linear address the page tables map elsewhere, watchpoints that must stop
+# right after the one instruction writing the variable (from the start, in translated
+# code, and later), single steps, reverse-stepi, reverse-continue to a breakpoint, to the
+# last write of a watched variable and to the start of history, a second breakpoint, and
+# the guest's exit reported to gdb. The guest's output and final state hash must equal
+# those of a run without the debugger: stopping and stepping in the middle of blocks, and
 # travelling back through history, must not change what the guest executes.
 #
 # usage: gdb_session.sh POPEK GUEST_ELF ENGINE stdio|tcp
@@ -39,12 +40,21 @@ else
     target="target remote | exec $run -gdb stdio 2>$tmp/gdb.err"
 fi
 
+sym() { nm "$elf" | awk -v s="$1" '$3 == s { print $1 }'; }
+hex() { printf '%#x' "$((0x$1 + $2))"; }
+# alias_next through the second mapping of its page (TLIN(2) = 0x01002000)
+alias_bp=$(hex "$(sym alias_next)" $((0x01002000 - 0x$(sym alias_page))))
+
 cat >"$tmp/cmds" <<GDB
 set pagination off
 set confirm off
 file $elf
 $target
 printf "START eip=%#x\n", \$eip
+break *$alias_bp
+continue
+printf "ALIAS eip=%#x eax=%d calls=%d\n", \$eip, \$eax, *(int *)&alias_calls
+delete
 watch *(int *)((char *)&slots + 4)
 continue
 printf "FWATCH ecx=%#x eip=%#x slot=%#x\n", \$ecx, \$eip, *(int *)((char *)&slots + 4)
@@ -116,8 +126,6 @@ gdb_status=$?
 echo "--- gdb (status $gdb_status) ---"; cat "$tmp/gdb.log"
 echo "--- popek's stderr ---"; cat "$tmp/gdb.err"
 
-sym() { nm "$elf" | awk -v s="$1" '$3 == s { print $1 }'; }
-hex() { printf '%#x' "$((0x$1 + $2))"; }
 bump=$(hex "$(sym bump)" 0)
 store=$(sym store_watched)
 after=$(hex "$(sym after_loop)" 0)
@@ -126,6 +134,9 @@ expect() {
     if grep -qxF "$1" "$tmp/gdb.log"; then echo "ok: $1"
     else echo "MISSING: $1"; fails=$((fails + 1)); fi
 }
+# The ninth call of aliased, through its page's second mapping: a breakpoint there stops
+# it though the first eight calls linked aliased's translated code to alias_next's.
+expect "ALIAS eip=$alias_bp eax=8 calls=8"
 # The first write of slots[1] (ecx 0x4000) in the hot loop, from the start: the stop
 # comes right after mov [slots + edx * 4], ecx (7 bytes) though translated code ran it.
 expect "FWATCH ecx=0x4000 eip=$(hex "$(sym spin_store)" 7) slot=0x4000"

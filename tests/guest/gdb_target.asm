@@ -15,12 +15,17 @@
 ;                   spin_first (ECX < 0x18000 only) a breakpoint hit 490,000 instructions
 ;                   before spin_done: reverse execution must find it, and the last write
 ;                   of slots[5] (ECX = 0x17FFF), through per-block checks
+;   aliased         before spin: a routine alone in its page, which TLIN(2) maps too;
+;                   called eight times there, then once through TLIN(2) (EAX = 8):
+;                   a breakpoint at alias_next's alias must stop that call, though
+;                   translated code jumps from aliased to alias_next directly
 
 %include "lib/mb32.inc"
 %include "lib/timer.inc"
 %include "lib/paging.inc"
 
 global bump, call_bump, store_watched, after_loop, counter, watched, ticks, spin_store, spin_first, spin_done, slots
+global alias_page, alias_next, alias_calls
 
 test_main:
         PRINT   "gdb_target: start", 10
@@ -28,6 +33,14 @@ test_main:
         call    pg_init
         call    pg_on
         SETPTE  0, PHYS(1) | PTE_PUW
+        SETPTE  2, alias_page + PTE_PUW
+        xor     eax, eax
+.alias: call    aliased
+        inc     eax
+        cmp     eax, 8
+        jb      .alias
+        mov     edx, TLIN(2) + (aliased - alias_page)
+        call    edx
         mov     dword [TLIN(0) + 0x10], 0x600DBEEF
         sti
         call    spin
@@ -107,7 +120,19 @@ timer_irq:
         pop     eax
         iret
 
+        align   4096
+alias_page:
+aliased:
+        add     [alias_sum], eax
+        jmp     alias_next              ; a direct jump inside the page
+alias_next:
+        inc     dword [alias_calls]
+        ret
+        align   4096                    ; (nothing else in the page)
+
 section .data
+alias_sum:      dd 0
+alias_calls:    dd 0
 counter:        dd 0
 watched:        dd 0
 ticks:          dd 0
