@@ -521,12 +521,7 @@ void GdbStub::refine_watch_stop() {
   }
   const Checkpoint cp = *std::prev(it);  // (a copy: the travel may add a checkpoint)
   travel(cp, {from, kAnyEip});
-  c.debug.breakpoints = checks.breaks;
-  c.debug.watches = checks.watches;
-  c.debug.coarse = false;
-  c.debug.stop_from = end + 1;
-  c.debug_changed();
-  c.update_watches();
+  arm(checks, false, end + 1);
   c.debug_resume();  // (a breakpoint here is where the guest was resumed, or is none)
   const bool found = m_.run_to_debug_stop() && c.debug.stop != cpu::Cpu::Debug::Stop::Position;
   c.debug.stop_from = UINT64_MAX;
@@ -1002,18 +997,26 @@ GdbStub::Pos GdbStub::here() const {
   return {c.s.icount, c.s.seg[cpu::CS].base + c.s.eip};
 }
 
+void GdbStub::arm(const Checks& checks, bool coarse, uint64_t stop_from) {
+  cpu::Cpu& c = m_.cpu();
+  c.debug.breakpoints = checks.breaks;
+  c.debug.watches = checks.watches;
+  c.debug.coarse = coarse;
+  c.debug.stop_from = stop_from;
+  c.debug_changed();
+  c.update_watches();
+}
+
 void GdbStub::start(const Checkpoint& cp, uint64_t from, const Checks* armed, bool exact) {
   cpu::Cpu& c = m_.cpu();
   load_checkpoint(cp);
   c.debug = {};
   if (armed) {
-    c.debug.breakpoints = armed->breaks;
-    c.debug.watches = armed->watches;
-    c.debug.coarse = !exact;
-    c.debug_changed();
+    arm(*armed, !exact, from);
+  } else {
+    c.update_watches();
+    c.debug.stop_from = from;
   }
-  c.update_watches();
-  c.debug.stop_from = from;
   c.debug_forget_resume_point();
 }
 
@@ -1040,12 +1043,7 @@ std::string GdbStub::reverse(bool step) {
   const std::vector<uint32_t>& breaks = checks.breaks;
   const bool forward_coarse = c.debug.coarse;
   auto finish = [&](const std::string& reply) {
-    c.debug.breakpoints = checks.breaks;
-    c.debug.watches = checks.watches;
-    c.debug.stop_from = UINT64_MAX;
-    c.debug.coarse = forward_coarse;
-    c.debug_changed();
-    c.update_watches();
+    arm(checks, forward_coarse, UINT64_MAX);
     return reply;
   };
   const Pos now = here();

@@ -121,6 +121,9 @@ class GdbStub {
     std::vector<mmu::Mmu::Watch> watches;
   };
   void start(const Checkpoint& cp, uint64_t from, const Checks* armed, bool exact = false);
+  // The CPU's checks: `checks`, per block when `coarse`, and a stop at every boundary from
+  // the instruction count `stop_from` on (UINT64_MAX: none).
+  void arm(const Checks& checks, bool coarse, uint64_t stop_from);
   // From a checkpoint to the boundary `to` (which the run passes), checks off.
   void travel(const Checkpoint& cp, Pos to);
   // A continue with a watchpoint runs per block when history can bring it back

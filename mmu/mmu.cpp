@@ -481,14 +481,7 @@ void Mmu::drop_write_entries(uint32_t phys_page) {
 }
 
 void Mmu::clear_dirty() {
-  const unsigned w0 = tlb_index(Access::Write, false), w1 = tlb_index(Access::Write, true);
-  for (auto& c : contexts_) {
-    for (unsigned k : {w0, w1}) {
-      for (TlbEntry& e : c->tlb[k]) {
-        if (e.tag != 1) set_entry(e, TlbEntry{}, true);
-      }
-    }
-  }
+  for (auto& c : contexts_) release_context(*c);  // (every write entry goes)
   bus_.clear_dirty();
 }
 
