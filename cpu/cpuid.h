@@ -1,6 +1,6 @@
 // What popek tells the guest about the processor (CPUID, the reset value of EDX).
 // CPUID advertises exactly what is implemented: an i686-class (family 6) CPU with PSE,
-// PAE, PGE and NX paging and an x87 FPU (without FXSAVE); no APIC, no SYSENTER.
+// PAE, PGE and NX paging, SYSENTER/SYSEXIT and an x87 FPU (without FXSAVE); no APIC.
 #pragma once
 
 #include <cstdint>
@@ -27,8 +27,8 @@ constexpr uint32_t PAT = 1u << 16;
 
 // The leaf-1 EDX feature set popek implements today.
 constexpr uint32_t kCpuidFeatures = feature::FPU | feature::PSE | feature::TSC | feature::MSR |
-                                    feature::PAE | feature::CX8 | feature::PGE | feature::CMOV |
-                                    feature::PAT;
+                                    feature::PAE | feature::CX8 | feature::SEP | feature::PGE |
+                                    feature::CMOV | feature::PAT;
 // CPUID.80000001h:EDX.
 constexpr uint32_t kCpuidExtNX = 1u << 20;
 

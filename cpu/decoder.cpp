@@ -98,7 +98,20 @@ DecodeResult Decoder::decode(const uint8_t* bytes, size_t avail, CodeMode mode, 
   ZydisDecodedInstruction zi;
   ZydisDecodedOperand zo[ZYDIS_MAX_OPERAND_COUNT];
   const size_t n = avail < 15 ? avail : 15;
-  const ZyanStatus st = ZydisDecoderDecodeFull(d, bytes, n, &zi, zo);
+  ZyanStatus st = ZydisDecoderDecodeFull(d, bytes, n, &zi, zo);
+  if (ZYAN_FAILED(st) && d == &real_ && st != ZYDIS_STATUS_NO_MORE_DATA &&
+      st != ZYDIS_STATUS_INSTRUCTION_TOO_LONG) {
+    // Zydis refuses SYSENTER and SYSEXIT in its real mode, which popek also decodes
+    // virtual-8086 code with. There SYSENTER runs; both #GP(0) in real mode (not #UD).
+    ZydisDecodedInstruction alt;
+    ZydisDecodedOperand alt_ops[ZYDIS_MAX_OPERAND_COUNT];
+    if (ZYAN_SUCCESS(ZydisDecoderDecodeFull(&prot16_, bytes, n, &alt, alt_ops)) &&
+        (alt.mnemonic == ZYDIS_MNEMONIC_SYSENTER || alt.mnemonic == ZYDIS_MNEMONIC_SYSEXIT)) {
+      zi = alt;
+      std::memcpy(zo, alt_ops, sizeof zo);
+      st = ZYAN_STATUS_SUCCESS;
+    }
+  }
   out = Insn{};
   if (ZYAN_FAILED(st)) {
     if (st == ZYDIS_STATUS_NO_MORE_DATA) return n < 15 ? DecodeResult::NeedMore : DecodeResult::TooLong;

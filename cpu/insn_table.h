@@ -21,7 +21,7 @@ namespace popek::cpu {
 // Popek & Goldberg classification of an instruction on a virtualizable i686.
 enum class InsnClass : uint8_t {
   Innocuous,   // neither privileged nor sensitive: runs as native code
-  Sensitive,   // sensitive but unprivileged (Robin & Irvine list), plus CPUID/RDTSC
+  Sensitive,   // sensitive but unprivileged (Robin & Irvine list), plus CPUID/RDTSC/SYSENTER
   Privileged,  // traps (#GP) at CPL > 0
   Io,          // IOPL-sensitive: I/O and interrupt-flag instructions
 };

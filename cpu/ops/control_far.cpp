@@ -362,4 +362,49 @@ Status iret(Cpu& c, const Insn& in) {
   return Status::Ok;
 }
 
+
+namespace {
+
+// The flat 4 GiB code or data segment SYSENTER and SYSEXIT load without reading the
+// GDT: base 0, page-granular limit FFFFFh, 32-bit, accessed, at privilege `dpl`.
+SegmentCache flat_segment(uint16_t selector, bool code, unsigned dpl) {
+  const uint16_t type = code ? attr::CODE | attr::READABLE | attr::ACCESSED
+                             : attr::WRITABLE | attr::ACCESSED;
+  const uint16_t a = static_cast<uint16_t>(type | attr::S | attr::P | attr::DB | attr::G |
+                                           (dpl << attr::DPL_SHIFT));
+  return SegmentCache{selector, a, 0, 0xFFFFFFFFu, 1};
+}
+
+}  // namespace
+
+// SYSENTER: to CPL 0 at IA32_SYSENTER_CS:IA32_SYSENTER_EIP with SS = CS + 8 and ESP =
+// IA32_SYSENTER_ESP, all flat; VM, IF and RF are cleared (TF is kept). Nothing is pushed
+// and the data segment registers are left as they are. #GP(0) in real mode or when the
+// MSR holds a null selector; allowed at any CPL and from virtual-8086 mode.
+Status sysenter(Cpu& c, const Insn&) {
+  const uint16_t cs = static_cast<uint16_t>(c.s.msr.sysenter_cs & 0xFFFC);
+  if (!c.protected_mode() || cs == 0) return c.gp(0);
+  c.s.eflags &= ~(flag::VM | flag::IF | flag::RF);
+  c.s.seg[CS] = flat_segment(cs, true, 0);
+  c.s.seg[SS] = flat_segment(static_cast<uint16_t>(cs + 8), false, 0);
+  c.s.cpl = 0;
+  c.s.gpr[ESP] = c.s.msr.sysenter_esp;
+  c.set_next_eip(c.s.msr.sysenter_eip);
+  return Status::Ok;
+}
+
+// SYSEXIT: back to CPL 3 at (IA32_SYSENTER_CS + 16) | 3 : EDX with SS = (IA32_SYSENTER_CS
+// + 24) | 3 and ESP = ECX, all flat; flags and data segment registers are unchanged.
+// #GP(0) in real mode, at CPL > 0 (virtual-8086 mode included) or with a null MSR.
+Status sysexit(Cpu& c, const Insn&) {
+  const uint16_t base = static_cast<uint16_t>(c.s.msr.sysenter_cs & 0xFFFC);
+  if (!c.protected_mode() || c.cpl() != 0 || base == 0) return c.gp(0);
+  c.s.seg[CS] = flat_segment(static_cast<uint16_t>((base + 16) | 3), true, 3);
+  c.s.seg[SS] = flat_segment(static_cast<uint16_t>((base + 24) | 3), false, 3);
+  c.s.cpl = 3;
+  c.s.gpr[ESP] = c.s.gpr[ECX];
+  c.set_next_eip(c.s.gpr[EDX]);
+  return Status::Ok;
+}
+
 }  // namespace popek::cpu::ops

@@ -68,7 +68,8 @@ const std::vector<Sample> kSamples = {
     {"JNLE", {0x7F, 0}}, {"JNLE", {0x0F, 0x8F, 0, 0, 0, 0}}, {"JECXZ", {0xE3, 0}},
     {"JCXZ", {0x67, 0xE3, 0}}, {"LOOP", {0xE2, 0}}, {"LOOPE", {0xE1, 0}}, {"LOOPNE", {0xE0, 0}},
     {"INT", {0xCD, 0x21}}, {"INT3", {0xCC}}, {"INTO", {0xCE}}, {"INT1", {0xF1}}, {"IRETD", {0xCF}},
-    {"IRET", {0x66, 0xCF}}, {"BOUND", {0x62, 0x03}},
+    {"IRET", {0x66, 0xCF}}, {"BOUND", {0x62, 0x03}}, {"SYSENTER", {0x0F, 0x34}},
+    {"SYSEXIT", {0x0F, 0x35}},
     {"MOV_TO_SEG", {0x8E, 0xD8}}, {"MOV_FROM_SEG", {0x8C, 0xC8}}, {"PUSH_SEG", {0x06}},
     {"PUSH_SEG", {0x0F, 0xA0}}, {"POP_SEG", {0x1F}}, {"POP_SEG", {0x0F, 0xA9}},
     {"LDS", {0xC5, 0x03}}, {"LES", {0xC4, 0x03}}, {"LFS", {0x0F, 0xB4, 0x03}},
@@ -149,7 +150,7 @@ TEST(InsnTable, RobinIrvineInstructionsAreSensitive) {
 
 TEST(InsnTable, PrivilegedAndIoClasses) {
   for (const char* n : {"LGDT", "LIDT", "LLDT", "LTR", "LMSW", "CLTS", "MOV_CR", "MOV_DR", "HLT",
-                        "INVD", "WBINVD", "INVLPG", "RDMSR", "WRMSR"}) {
+                        "INVD", "WBINVD", "INVLPG", "RDMSR", "WRMSR", "SYSEXIT"}) {
     EXPECT_EQ(row(n).cls, InsnClass::Privileged) << n;
   }
   for (const char* n : {"CLI", "STI", "IN", "OUT", "INSB", "OUTSD"}) {

@@ -248,5 +248,29 @@ TEST_F(V86, TaskSwitchIntoAndOutOfV86) {
   EXPECT_EQ(m_.rd32(b + 0x20), 0x22u) << "saved EIP";
 }
 
+// SYSENTER (0F 34) is decoded in virtual-8086 code and leaves it for flat CPL 0 with VM and
+// IF clear; SYSEXIT there is #GP(0) (CPL 3). In real mode both are #GP(0), not #UD.
+TEST_F(V86, SysenterLeavesV86SysexitFaults) {
+  s().msr.sysenter_cs = SysMachine::kCode0;
+  s().msr.sysenter_esp = 0x9000;
+  s().msr.sysenter_eip = kHandler;
+  enter(3);
+  ASSERT_TRUE(Faulted(m_, m_.exec({0x0F, 0x35}), vec::GP, 0));
+  s().eflags |= flag::IF;
+  ASSERT_TRUE(Retired(m_, m_.exec({0x0F, 0x34})));
+  EXPECT_FALSE(m_.cpu().v86()) << m_.where();
+  EXPECT_EQ(s().cpl, 0);
+  EXPECT_EQ(s().eflags & (flag::VM | flag::IF), 0u);
+  EXPECT_EQ(s().eip, kHandler);
+  EXPECT_EQ(s().gpr[ESP], 0x9000u);
+  EXPECT_EQ(s().seg[CS].selector, SysMachine::kCode0);
+  EXPECT_EQ(s().seg[SS].selector, SysMachine::kCode0 + 8);
+  EXPECT_EQ(s().seg[CS].limit, 0xFFFFFFFFu);
+  EXPECT_EQ(s().seg[DS].base, 0x20000u) << "data segments are left as they were";
+  m_.real_mode();
+  ASSERT_TRUE(Faulted(m_, m_.exec({0x0F, 0x34}), vec::GP, 0));
+  ASSERT_TRUE(Faulted(m_, m_.exec({0x0F, 0x35}), vec::GP, 0));
+}
+
 }  // namespace
 }  // namespace popek::cpu
