@@ -258,6 +258,7 @@ bool Cpu::condition(unsigned cc) const {
 
 void Cpu::write_eflags(uint32_t value, uint32_t change_mask) {
   change_mask &= flag::WRITABLE;
+  if (change_mask & flag::RF) rf_loaded_ = true;
   s.eflags = ((s.eflags & ~change_mask) | (value & change_mask)) | flag::FIXED1;
 }
 

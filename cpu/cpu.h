@@ -202,6 +202,9 @@ class Cpu {
   bool condition(unsigned cc) const;
   // Write EFLAGS as POPF/IRET do, honouring which bits the current privilege may change.
   void write_eflags(uint32_t value, uint32_t change_mask);
+  // The running instruction loaded EFLAGS.RF (IRET, a task switch): it is not cleared
+  // when the instruction completes, as RF otherwise is (SDM vol. 3 §17.3.1.1).
+  void note_rf_loaded() { rf_loaded_ = true; }
 
   // --- exceptions
   Status raise(uint8_t vector);
@@ -466,6 +469,7 @@ class Cpu {
   mmu::Mmu& mmu_;
   std::unique_ptr<BlockCache> blocks_;
   uint32_t next_eip_ = 0;
+  bool rf_loaded_ = false;  // see note_rf_loaded
   bool intr_ = false;
   uint32_t eip_mask_ = 0xFFFFFFFFu;
   bool tracing_ = false;

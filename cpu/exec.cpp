@@ -83,7 +83,11 @@ void Cpu::exec_block() {
   eip_mask_ = mode == CodeMode::Prot32 ? 0xFFFFFFFFu : 0xFFFFu;
   const bool checks = debug_on() || (debug.coarse && (!debug.watches.empty() || !debug.breakpoints.empty()));
   const bool exact = debug_on() || (debug.coarse && breakpoint_within(linear, b->length));
-  if (runner && !tracing && !exact && !guest_debug_on() && runner->run(*this, *b)) {
+  // With RF set (an IRET back to a faulted instruction, a REP string left between
+  // iterations) the interpreter runs the block: Cpu::step clears RF when the first
+  // instruction completes.
+  if (runner && !tracing && !exact && !guest_debug_on() && !(s.eflags & flag::RF) &&
+      runner->run(*this, *b)) {
     coarse_watch_stop();  // ran as host code
   } else {
     interpret(*b, 0, checks);
@@ -140,11 +144,7 @@ bool Cpu::guest_debug_before(const Insn& in) {
       if (enabled && rw == 0 && s.dr[n] == linear) hit |= 1u << n;
     }
   }
-  // RF is cleared at the start of every instruction, after the breakpoint check.
-  if (!hit) {
-    s.eflags &= ~flag::RF;
-    return false;
-  }
+  if (!hit) return false;
   s.dr[6] = (s.dr[6] & ~0xFu) | hit;
   raise(vec::DB);  // a fault: EIP stays at the instruction, RF is pushed as it is (0)
   deliver_pending_exception();
@@ -276,6 +276,10 @@ bool Cpu::step(const Insn& in) {
   if (tracing_) trace_insn(*this, in);
   Status st;
   const bool user = s.cpl == 3;  // the census counts CPL-3 executions separately
+  // RF (which masks instruction breakpoints) is cleared when an instruction completes,
+  // unless the instruction loaded it; a fault's delivery pushes it set.
+  const bool rf = s.eflags & flag::RF;
+  rf_loaded_ = false;
   if (static_cast<uint64_t>(s.eip) + in.len - 1 > s.seg[CS].limit) {
     st = gp(0);
   } else if (in.bad) {
@@ -287,6 +291,7 @@ bool Cpu::step(const Insn& in) {
     st = in.fn(*this, in);
   }
   if (st == Status::Ok) {
+    if (rf && !rf_loaded_) s.eflags &= ~flag::RF;
     s.eip = next_eip_;
     ++s.icount;
     if (in.census) {
@@ -301,6 +306,7 @@ bool Cpu::step(const Insn& in) {
       deliver_pending_exception();
       break;
     case Status::Halt:
+      if (rf) s.eflags &= ~flag::RF;
       s.eip = next_eip_;
       ++s.icount;
       ++census[in.row];

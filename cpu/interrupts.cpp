@@ -16,6 +16,17 @@ bool contributory(uint8_t v) {
   return v == vec::DE || v == vec::TS || v == vec::NP || v == vec::SS || v == vec::GP;
 }
 
+// The exceptions of the fault class, after which the EFLAGS image the handler gets has
+// RF set, so that returning to the instruction does not take an instruction breakpoint on
+// it again (SDM vol. 3 §17.3.1.1). Not #DB: an instruction breakpoint pushes RF as it is
+// (0), and popek raises #DB otherwise only as a trap (single step, data breakpoints) or
+// for DR7.GD, whose fault keeps RF as it is too.
+bool fault_class(uint8_t v) {
+  return v == vec::DE || v == vec::BR || v == vec::UD || v == vec::NM || v == vec::TS ||
+         v == vec::NP || v == vec::SS || v == vec::GP || v == vec::PF || v == vec::MF ||
+         v == vec::AC;
+}
+
 const char* vector_name(uint8_t v) {
   static const char* const names[] = {"#DE", "#DB", "NMI", "#BP", "#OF", "#BR", "#UD", "#NM",
                                       "#DF", "CSO", "#TS", "#NP", "#SS", "#GP", "#PF", "15",
@@ -35,6 +46,7 @@ Status Cpu::deliver_pending_exception() {
                   s.icount);
     }
     s.halted = 0;
+    if (fault_class(e.vector)) s.eflags |= flag::RF;  // pushed (or saved in the TSS), then cleared
     const Status st = interrupt(e.vector, IntSource::Exception, e.has_error, e.error, s.eip);
     if (st != Status::Fault) return st;
     // Delivery itself faulted.

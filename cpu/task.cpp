@@ -194,6 +194,7 @@ Status switch_tasks(Cpu& c, uint16_t sel, Descriptor nd, TaskReason why, uint32_
   // A 16-bit TSS holds FLAGS only: the upper half stays, but never VM.
   const uint32_t eflags = new32 ? t.eflags : ((s.eflags & 0xFFFF0000u & ~flag::VM) | t.eflags);
   s.eflags = (eflags & flag::WRITABLE) | flag::FIXED1;
+  c.note_rf_loaded();
   s.eip = t.eip;
   c.set_next_eip(t.eip);
   for (unsigned i = 0; i < 8; ++i) s.gpr[i] = t.gpr[i];

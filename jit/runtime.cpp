@@ -46,7 +46,9 @@ void update_stop(Ctx* ctx) {
   const bool intr = *ctx->intr && (ctx->state->eflags & cpu::flag::IF);
   // The guest's single step and debug registers (set by POPF, IRET, MOV DR7, task
   // switches: callouts) make the run loop interpret the next blocks.
-  const bool guest_debug = (ctx->state->eflags & cpu::flag::TF) || (ctx->state->dr[7] & 0xFF);
+  // RF set (IRET, a task switch) lasts one instruction, which the run loop interprets.
+  const bool guest_debug =
+      (ctx->state->eflags & (cpu::flag::TF | cpu::flag::RF)) || (ctx->state->dr[7] & 0xFF);
   // A debugger's watch was hit (coarse checks): the run loop reports it after this block.
   const bool watch = ctx->cpu->mmu().watch_hits != 0;
   const bool stop = intr || ctx->state->irq_shadow || guest_debug || watch || *ctx->mmu_generation != ctx->generation;

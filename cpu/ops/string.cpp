@@ -123,6 +123,15 @@ uint32_t bulk(Cpu& c, const Insn& in, Kind k, unsigned w, uint32_t max) {
   return n;
 }
 
+// A REP string left between two iterations (its budget spent): it runs on at the next
+// turn, and an interrupt taken meanwhile pushes RF set, as after an iteration on the
+// processor (SDM vol. 3 §17.3.1.1), so that an instruction breakpoint on it is not taken
+// again. The interpreter clears RF when the instruction runs on.
+Status restart(Cpu& c) {
+  c.s.eflags |= flag::RF;
+  return Status::Restart;
+}
+
 Status run(Cpu& c, const Insn& in, Kind k) {
   const unsigned w = in.opsize;
   const Regs r{in.addrsize == 2 ? 0xFFFFu : 0xFFFFFFFFu, in.addrsize};
@@ -149,11 +158,11 @@ Status run(Cpu& c, const Insn& in, Kind k) {
     }
     TRY(one(c, in, k, r, w));
     c.set_gpr(ECX, r.asz, (count - 1) & r.mask);
-    if (c.stop_requested()) return count == 1 ? Status::Stop : Status::Restart;
+    if (c.stop_requested()) return count == 1 ? Status::Stop : restart(c);
     if (count == 1) return Status::Ok;
     if (conditional && (c.zf() != while_equal)) return Status::Ok;
   }
-  return Status::Restart;
+  return restart(c);
 }
 
 }  // namespace

@@ -3,7 +3,9 @@
 ; that clears it; none after INT n), DR0-DR3 instruction breakpoints (a fault before the
 ; instruction, suppressed once by RF), data breakpoints on writes and on reads or writes
 ; (a trap after the instruction), their lengths, and DR7.GD (a fault on the next
-; debug-register access, GD cleared). Each #DB records EIP, DR6 and a count.
+; debug-register access, GD cleared). Each #DB records EIP, DR6 and a count. A fault
+; pushes RF set (no second #DB on the instruction it returns to); INT n pushes RF as it
+; is; a REP string under an instruction breakpoint takes one #DB.
 
 %include "lib/mb32.inc"
 
@@ -103,6 +105,67 @@ rd_after:
         and     eax, 0x400F
         CHECK   "drw.dr6_b2", eax, 4
 
+; ---- RF in the frame of a fault --------------------------------------------------
+; A fault pushes RF set even with no breakpoint anywhere.
+        mov     esi, 0xFFF8
+        TRY     rf_plain_resume
+rf_plain_at:
+        mov     ds, si
+rf_plain_resume:
+        CHECK_FAULT "rf.plain_gp", 13, 0xFFF8, rf_plain_at
+        mov     eax, [fault_eflags]
+        and     eax, RF
+        CHECK   "rf.plain_gp_frame_rf", eax, RF
+
+; An instruction breakpoint on an instruction that then faults: the fault's EFLAGS image
+; has RF set, so the handler's IRET lets the instruction run without a second #DB; once
+; it retires RF is clear again, and the next pass takes the breakpoint anew.
+        DBRESET
+        SETIDT  13, gp_fix, KCODE, GATE_INT0
+        mov     eax, rf_insn
+        mov     dr0, eax
+        mov     eax, DR7_L0
+        mov     dr7, eax
+        mov     ecx, 2
+rf_loop:
+        mov     esi, 0xFFF8             ; beyond the GDT: #GP(0xFFF8); the handler mends ESI
+rf_insn:
+        mov     ds, si
+        dec     ecx
+        jnz     rf_loop
+        xor     eax, eax
+        mov     dr7, eax
+        SETIDT  13, [exc_stub_table + 13 * 4], KCODE, GATE_INT0
+        CHECK   "rf.db_count", [db_count], 2
+        CHECK   "rf.gp_count", [gp_count], 2
+        mov     eax, [gp_eflags]
+        and     eax, RF
+        CHECK   "rf.gp_frame_rf", eax, RF
+        ; INT 0x40 in the single-step section ran right after the #DB handler's IRET
+        ; set RF: RF is cleared when an instruction completes, so INT pushed it set.
+        mov     eax, [soft_eflags]
+        and     eax, RF
+        CHECK   "rf.int_after_rf_iret", eax, RF
+
+; ---- a REP string under an instruction breakpoint ---------------------------------
+; One #DB before it, however many iterations it runs.
+        DBRESET
+        mov     eax, rep_insn
+        mov     dr0, eax
+        mov     eax, DR7_L0
+        mov     dr7, eax
+        mov     edi, rep_buf
+        mov     ecx, REP_LEN
+        mov     al, 0x5A
+rep_insn:
+        rep stosb
+        xor     eax, eax
+        mov     dr7, eax
+        CHECK   "rep.db_count", [db_count], 1
+        CHECK   "rep.ecx", ecx, 0
+        movzx   eax, byte [rep_buf + REP_LEN - 1]
+        CHECK   "rep.last_byte", eax, 0x5A
+
 ; ---- general detect ------------------------------------------------------------
         DBRESET
         mov     eax, DR7_GD
@@ -136,6 +199,21 @@ db_handler:
 
 soft_int:
         inc     dword [soft_count]
+        push    eax
+        mov     eax, [esp + 12]
+        mov     [soft_eflags], eax
+        pop     eax
+        iret
+
+; #GP from rf_insn: record the EFLAGS image, load ESI with a good selector, retry.
+gp_fix:
+        push    eax
+        inc     dword [gp_count]
+        mov     eax, [esp + 16]         ; EAX, error code, EIP, CS, EFLAGS
+        mov     [gp_eflags], eax
+        mov     esi, KDATA
+        pop     eax
+        add     esp, 4
         iret
 
 section .data
@@ -143,6 +221,11 @@ db_count:       dd 0
 db_eip:         dd 0
 db_dr6:         dd 0
 soft_count:     dd 0
+soft_eflags:    dd 0
+gp_count:       dd 0
+gp_eflags:      dd 0
 align 8                                 ; breakpoint addresses are aligned to their length
 var_a:          dd 0, 0
 var_b:          dd 0
+REP_LEN         equ 3 * 4096 + 5        ; past popek's 4096-iteration turns
+rep_buf:        times REP_LEN db 0

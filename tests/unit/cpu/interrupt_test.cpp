@@ -139,6 +139,33 @@ TEST_F(PInt, FaultFromRing3PushesErrorCodeAndFaultingEip) {
   EXPECT_EQ(stack(esp, 5), SysMachine::kData3);
 }
 
+// SDM vol. 3 §17.3.1.1: a fault-class exception pushes EFLAGS with RF set (the handler's
+// IRET then returns to the instruction without taking an instruction breakpoint on it
+// again); the handler itself runs with RF clear.
+TEST_F(PInt, FaultPushesRfSetAndRunsTheHandlerWithRfClear) {
+  m_.prot_mode(3);
+  m_.set_idt(vec::GP, gate_desc(SysMachine::kCode0, kHandler, sys::INT32, 0));
+  EXPECT_FALSE(m_.step({0xFA}));  // cli at CPL 3, IOPL 0: #GP(0)
+  const uint32_t esp = SysMachine::kStack0 - 24;
+  ASSERT_EQ(s().gpr[ESP], esp) << m_.where();
+  EXPECT_EQ(stack(esp, 3) & flag::RF, flag::RF) << "EFLAGS image of the #GP";
+  EXPECT_EQ(s().eflags & flag::RF, 0u);
+}
+
+// A REP string left between iterations (a long count) sets RF, so an interrupt taken
+// before it goes on pushes RF set, as the processor does after an iteration.
+TEST_F(PInt, InterruptBetweenRepIterationsPushesRf) {
+  m_.set_idt(0x40, gate_desc(SysMachine::kCode0, kHandler, sys::INT32, 0));
+  s().gpr[ECX] = 10000;
+  s().gpr[EDI] = 0x20000;
+  ASSERT_EQ(m_.exec({0xF3, 0xAA}), Status::Restart);  // rep stosb
+  EXPECT_LT(s().gpr[ECX], 10000u);
+  EXPECT_EQ(s().eflags & flag::RF, flag::RF);
+  ASSERT_EQ(m_.cpu().interrupt(0x40, IntSource::External, false, 0, s().eip), Status::Ok);
+  EXPECT_EQ(stack(s().gpr[ESP], 2) & flag::RF, flag::RF) << "EFLAGS image of the interrupt";
+  EXPECT_EQ(s().eflags & flag::RF, 0u);
+}
+
 TEST_F(PInt, SoftwareInterruptChecksGateDpl) {
   m_.prot_mode(3);
   m_.set_idt(0x80, gate_desc(SysMachine::kCode0, kHandler, sys::INT32, 0));
