@@ -205,6 +205,9 @@ class Cpu {
   // The running instruction loaded EFLAGS.RF (IRET, a task switch): it is not cleared
   // when the instruction completes, as RF otherwise is (SDM vol. 3 §17.3.1.1).
   void note_rf_loaded() { rf_loaded_ = true; }
+  // A task switch into a TSS whose T bit is set: #DB is raised as a trap once the
+  // instruction or the delivery that switched is complete (take_task_trap).
+  void note_task_trap() { task_trap_ = true; }
 
   // --- exceptions
   Status raise(uint8_t vector);
@@ -470,6 +473,8 @@ class Cpu {
   std::unique_ptr<BlockCache> blocks_;
   uint32_t next_eip_ = 0;
   bool rf_loaded_ = false;  // see note_rf_loaded
+  bool task_trap_ = false;  // see note_task_trap
+  void take_task_trap();
   bool intr_ = false;
   uint32_t eip_mask_ = 0xFFFFFFFFu;
   bool tracing_ = false;

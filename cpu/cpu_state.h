@@ -154,6 +154,7 @@ constexpr uint64_t NXE = 1u << 11;
 namespace dr6 {
 constexpr uint32_t BD = 1u << 13;  // a debug-register access with DR7.GD set
 constexpr uint32_t BS = 1u << 14;  // single step
+constexpr uint32_t BT = 1u << 15;  // a task switch to a TSS with its T bit set
 }  // namespace dr6
 namespace dr7 {
 constexpr uint32_t GD = 1u << 13;

@@ -298,6 +298,10 @@ bool Cpu::step(const Insn& in) {
       ++census[in.row];
       if (user) ++census_user[in.row];
     }
+    if (task_trap_) {
+      take_task_trap();
+      return false;
+    }
     return !smc_hit_;
   }
   switch (st) {
@@ -371,6 +375,8 @@ Cpu::RunExit Cpu::run(uint64_t until) {
         s.halted = 0;
         if (interrupt(static_cast<uint8_t>(v), IntSource::External, false, 0, s.eip) == Status::Fault) {
           deliver_pending_exception();
+        } else if (task_trap_) {
+          take_task_trap();
         }
         if (coarse_watch_stop()) return RunExit::Debug;
         continue;

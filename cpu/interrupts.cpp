@@ -48,6 +48,11 @@ Status Cpu::deliver_pending_exception() {
     s.halted = 0;
     if (fault_class(e.vector)) s.eflags |= flag::RF;  // pushed (or saved in the TSS), then cleared
     const Status st = interrupt(e.vector, IntSource::Exception, e.has_error, e.error, s.eip);
+    if (st == Status::Ok && task_trap_) {  // through a task gate into a TSS with T set
+      task_trap_ = false;
+      s.exc = PendingException{vec::DB, 0, 1, 0, 0};
+      continue;
+    }
     if (st != Status::Fault) return st;
     // Delivery itself faulted.
     const uint8_t second = s.exc.vector;
@@ -64,6 +69,12 @@ Status Cpu::deliver_pending_exception() {
     // loop must not keep the host out of. The exception stays pending; run() stops.
     else if (host_attention && *host_attention) return Status::Stop;
   }
+}
+
+void Cpu::take_task_trap() {
+  task_trap_ = false;
+  raise(vec::DB);
+  deliver_pending_exception();
 }
 
 void Cpu::triple_fault() {

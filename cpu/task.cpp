@@ -198,9 +198,6 @@ Status switch_tasks(Cpu& c, uint16_t sel, Descriptor nd, TaskReason why, uint32_
   s.eip = t.eip;
   c.set_next_eip(t.eip);
   for (unsigned i = 0; i < 8; ++i) s.gpr[i] = t.gpr[i];
-  if (t.trap) {
-    c.log().warn("task-trap-bit", "the T bit of a TSS is set: popek does not raise #DB on task switches");
-  }
   // Selectors first, with caches no access can use: a fault below leaves the rest so.
   if (c.v86()) {
     for (unsigned i = 0; i < kNumSegRegs; ++i) c.load_seg_real(i, t.seg[i]);
@@ -223,6 +220,12 @@ Status switch_tasks(Cpu& c, uint16_t sel, Descriptor nd, TaskReason why, uint32_
     c.set_sp(new_sp);
   }
   if (s.eip > s.seg[CS].limit) return c.gp(why == TaskReason::Interrupt ? ext : 0);
+  // The new TSS's T bit: a #DB trap once the switch is done, before the task's first
+  // instruction (DR6.BT; the debug handler runs in the new task).
+  if (t.trap) {
+    s.dr[6] |= dr6::BT;
+    c.note_task_trap();
+  }
   return Status::Ok;
 }
 

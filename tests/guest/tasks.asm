@@ -8,7 +8,9 @@
 ; their back links.  A 16-bit TSS.  Switches that fault before the switch
 ; (busy TSS #GP, not-present TSS #NP, short TSS #TS, IRET to a task that is
 ; not busy #TS) and one that faults after it, in the new task (#NP for a
-; not-present FS in the new TSS, at the new task's first instruction).
+; not-present FS in the new TSS, at the new task's first instruction).  A
+; switch to a TSS whose T bit is set raises a #DB trap (DR6.BT) in the new
+; task before its first instruction.
 
 %include "lib/mb32.inc"
 
@@ -23,6 +25,7 @@ SEL_F           equ 0x68        ; task F: FS not present
 SEL_NPDATA      equ 0x70        ; data segment, not present
 SEL_G           equ 0x78        ; 16-bit TSS, task G
 SEL_GCODE       equ 0x80        ; 32-bit code segment based at task_g
+SEL_H           equ 0x88        ; task H: its TSS's T bit is set
 VEC_TASK        equ 0x50
 
 ACC_TSS32       equ 0x89
@@ -160,7 +163,39 @@ test_main:
         CHECK   "late.cs_of_f", eax, KCODE
         ACCESS  SEL_F
         CHECK   "late.f_available", eax, ACC_TSS32
+
+        ; --- the T bit: #DB in the new task, before its first instruction
+        SETDESC SEL_H, tss_h, 0x67, ACC_TSS32, 0
+        mov     word [tss_h + 0x64], 1
+        SETIDT  1, db_in_task, KCODE, GATE_INT0
+        xor     eax, eax
+        mov     dr6, eax
+        jmp     SEL_H:0
+        SETIDT  1, [exc_stub_table + 1 * 4], KCODE, GATE_INT0
+        CHECK   "tbit.db_count", [h_db_count], 1
+        CHECK   "tbit.db_eip", [h_db_eip], task_h
+        CHECK   "tbit.db_tr", [h_db_tr], SEL_H
+        mov     eax, [h_db_dr6]
+        and     eax, 0xE00F
+        CHECK   "tbit.dr6_bt", eax, 0x8000
+        CHECK   "tbit.task_ran", [h_ran], 1
         ret
+
+; #DB from the switch to task H: runs in task H, on its stack
+db_in_task:
+        push    eax
+        inc     dword [h_db_count]
+        mov     eax, [esp + 4]
+        mov     [h_db_eip], eax
+        xor     eax, eax
+        str     ax
+        mov     [h_db_tr], eax
+        mov     eax, dr6
+        mov     [h_db_dr6], eax
+        xor     eax, eax
+        mov     dr6, eax
+        pop     eax
+        iretd
 
 ; --- the tasks (CPL 0, flat, interrupts off)
 
@@ -222,6 +257,10 @@ task_f:
         nop
         jmp     TSS_SEL:0
 
+task_h:
+        mov     dword [h_ran], 1
+        jmp     TSS_SEL:0               ; the main task's T bit is clear: no #DB
+
 task_g:                                 ; CS based here; no stack (SP is 16-bit)
         mov     [g_ax], ax
         movzx   eax, word [tss_g]
@@ -250,6 +289,7 @@ tss_d:  TSS32   task_d, stack_d_top, 0, KDATA
 tss_e:  TSS32   task_e, stack_e_top, 0, KDATA
 tss_f:  TSS32   task_f, stack_f_top, 0, SEL_NPDATA
 tss_np: TSS32   task_b, stack_b_top, 0, KDATA
+tss_h:  TSS32   task_h, stack_h_top, 0, KDATA
 tss_g:
         dw      0, 0, 0, 0, 0, 0, 0     ; link, SP0, SS0, SP1, SS1, SP2, SS2
         dw      0, 0x0002               ; IP, FLAGS
@@ -281,6 +321,11 @@ e_nt:           dd 0
 e_main_eip:     dd 0
 f_tr:           dd 0
 g_ax:           dd 0
+h_ran:          dd 0
+h_db_count:     dd 0
+h_db_eip:       dd 0
+h_db_tr:        dd 0
+h_db_dr6:       dd 0
 g_link:         dd 0
 
 align 16
@@ -294,3 +339,5 @@ stack_d_top:
 stack_e_top:
                 times 1024 db 0
 stack_f_top:
+                times 1024 db 0
+stack_h_top:

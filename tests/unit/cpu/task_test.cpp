@@ -131,6 +131,24 @@ TEST_F(Task, ExceptionThroughTaskGatePushesErrorCodeOnNewStack) {
   EXPECT_TRUE(s().eflags & flag::NT);
 }
 
+// The new TSS's T bit (byte 0x64, bit 0): once an exception's switch through a task gate
+// is done, a #DB trap with DR6.BT in the new task, before its first instruction (the
+// pushed EIP is the task's entry, the first exception's error code under the frame).
+TEST_F(Task, TBitRaisesDebugTrapInTheNewTask) {
+  constexpr uint32_t kDbHandler = 0x6000;
+  m_.set_idt(vec::GP, gate_desc(kTss2, 0, sys::TASK, 0));
+  m_.set_idt(vec::DB, gate_desc(SysMachine::kCode0, kDbHandler, sys::INT32, 0));
+  m_.put16(kTss2Base + 0x64, 1);
+  m_.step({0x66, 0xB8, 0x34, 0x12});  // mov ax, 0x1234
+  EXPECT_FALSE(m_.step({0x8E, 0xD8}));  // mov ds, ax: #GP(0x1234) into the new task
+  EXPECT_EQ(s().tr.selector, kTss2) << m_.where();
+  EXPECT_EQ(s().eip, kDbHandler);
+  EXPECT_EQ(s().dr[6] & dr6::BT, dr6::BT);
+  ASSERT_EQ(s().gpr[ESP], kTaskEsp - 16);
+  EXPECT_EQ(m_.rd32(kTaskEsp - 16), kTaskEip) << "the #DB returns to the task's first instruction";
+  EXPECT_EQ(m_.rd32(kTaskEsp - 4), 0x1234u) << "the #GP's error code";
+}
+
 TEST_F(Task, SixteenBitTss) {
   const uint32_t b = kTss16Base;
   m_.put16(b + 0x0E, 0x0400);                // IP
