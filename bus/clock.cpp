@@ -18,7 +18,10 @@ Timer::~Timer() {
   clock_.remove(this);
 }
 
-void Timer::arm(uint64_t when_ns) { clock_.arm(this, when_ns, clock_.next_seq_++); }
+void Timer::arm(uint64_t when_ns) {
+  clock_.arm(this, when_ns, clock_.next_seq_++);
+  if (clock_.on_arm_) clock_.on_arm_(when_ns);
+}
 
 void Timer::cancel() { clock_.disarm(this); }
 

@@ -33,7 +33,8 @@ class Timer {
   Timer(const Timer&) = delete;
   Timer& operator=(const Timer&) = delete;
 
-  // Fire at virtual time `when_ns` (replacing a pending arming).
+  // Fire at virtual time `when_ns` (replacing a pending arming). The clock's arm listener
+  // hears of it.
   void arm(uint64_t when_ns);
   void cancel();
   bool armed() const { return seq_ != 0; }
@@ -69,6 +70,10 @@ class Clock {
   unsigned shift() const { return shift_; }
   // The instruction count at which virtual time reaches `ns` (rounded up).
   uint64_t icount_at(uint64_t ns) const;
+
+  // Told the deadline each time a device arms a timer (not when a snapshot's events are
+  // re-armed): the machine ends its turn of CPU time there when that is sooner.
+  void set_arm_listener(std::function<void(uint64_t when_ns)> f) { on_arm_ = std::move(f); }
 
   bool pending() const { return !events_.empty(); }
   // Virtual time of the earliest event, or UINT64_MAX.
@@ -117,6 +122,7 @@ class Clock {
   uint64_t next_seq_ = 1;
   std::map<Key, Timer*> events_;
   std::map<std::string, Timer*> timers_;  // every timer, by name
+  std::function<void(uint64_t)> on_arm_;
 };
 
 // Interrupt request lines, wired to the interrupt controller.

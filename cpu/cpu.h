@@ -378,6 +378,11 @@ class Cpu {
   // The `until` of the run() in progress: translated code that goes on from block to
   // block without returning to run() stops where run() would.
   uint64_t run_until = 0;
+  // End the run() in progress at the first block boundary at or past `icount` instead
+  // (a device armed a timer before its end). Translated code sees it at its next callout.
+  void cut_run(uint64_t icount) {
+    if (icount < run_until) run_until = icount;
+  }
   // Set (to nonzero, from another thread or a signal handler) when the host wants the run
   // loop to look at it (frontend/host_attention.h): run() returns Stopped at the next
   // block boundary, however few instructions the blocks retire (a REP string of 4 G

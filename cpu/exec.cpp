@@ -347,7 +347,7 @@ void Cpu::sync_breakpoint_pages() {
 Cpu::RunExit Cpu::run(uint64_t until) {
   run_until = until;
   sync_breakpoint_pages();
-  while (s.icount < until || resume_.block) {
+  while (s.icount < run_until || resume_.block) {
     if (stop_requested() || (host_attention && host_attention->load(std::memory_order_relaxed)))
       return RunExit::Stopped;
     if (resume_.block) {  // the rest of a block the debugger stopped in

@@ -69,9 +69,18 @@ int64_t rtc_start_time(const MachineConfig& cfg) {
   return now + local.tm_gmtoff;
 }
 
+void Machine::timer_armed(uint64_t when_ns) {
+  if (!in_turn_) return;  // a turn starting later looks at the deadline itself
+  const uint64_t at = std::max(bus_.clock().icount_at(when_ns), cpu_.s.icount);
+  if (at >= turn_until_) return;
+  turn_until_ = at;
+  cpu_.cut_run(at);
+}
+
 Machine::Machine(const MachineConfig& cfg, InputMirror mirror, RecordReplay* rr)
     : cfg_(cfg), rr_(rr), bus_(cfg.ram_size), mmu_(bus_), cpu_(bus_, mmu_) {
   bus_.clock().attach(&cpu_.s.icount, cfg_.icount_shift);
+  bus_.clock().set_arm_listener([this](uint64_t when_ns) { timer_armed(when_ns); });
   bus_.log().mask = cfg_.trace_mask;
   bus_.log().quiet = mirror.logs && mirror.replay;
   // Before the port's UART is built: its reset already asks whether input may come.

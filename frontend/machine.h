@@ -241,6 +241,9 @@ class Machine {
   bool running_ = false;
   bool in_turn_ = false;     // a turn was split: its CPU part goes on up to turn_until_
   uint64_t turn_until_ = 0;
+  // A device armed a timer (Clock's arm listener): a turn in progress ends at its
+  // deadline when that is sooner, as it would have had the timer been armed before it.
+  void timer_armed(uint64_t when_ns);
   std::chrono::steady_clock::time_point host_start_;
   bus::Bus bus_;
   mmu::Mmu mmu_;

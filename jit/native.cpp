@@ -1400,7 +1400,6 @@ bool Native::run(cpu::Cpu& cpu, cpu::Block& block) {
   Ctx& x = m.ctx;
   x.block = &block;
   x.entry_eip = cpu.s.eip;
-  x.until = cpu.run_until;
   x.generation = cpu.mmu().generation;
   x.stamp = make_stamp(cpu);
   update_stop(&x);

@@ -52,7 +52,7 @@ void update_stop(Ctx* ctx) {
   // A debugger's watch was hit (coarse checks): the run loop reports it after this block.
   const bool watch = ctx->cpu->mmu().watch_hits != 0;
   const bool stop = intr || ctx->state->irq_shadow || guest_debug || watch || *ctx->mmu_generation != ctx->generation;
-  ctx->limit = stop ? 0 : ctx->until;
+  ctx->limit = stop ? 0 : ctx->cpu->run_until;
 }
 
 uint64_t make_stamp(const cpu::Cpu& c) {

@@ -50,12 +50,12 @@ struct Ctx {
   uint8_t wb_pending;
   uint64_t wb_icount;  // the instruction count of the access that filled the buffer
   // Where a chain of blocks must stop and go back to the run loop (checked at each
-  // block exit): the instruction budget, a raised interrupt line, a changed address space.
-  uint64_t until;
+  // block exit): the instruction budget (Cpu::run_until, which a timer armed during the
+  // chain may lower), a raised interrupt line, a changed address space.
   const bool* intr;
   const uint64_t* mmu_generation;
   uint64_t generation;  // mmu->generation when the chain started
-  // What translated code compares the instruction count with: `until`, or 0 when the
+  // What translated code compares the instruction count with: Cpu::run_until, or 0 when the
   // chain must stop at the next block boundary (the interrupt line is raised, an interrupt
   // shadow is pending, or the address space changed), set by the helpers (only code
   // called from the chain can change these while it runs).
